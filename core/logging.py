@@ -1,0 +1,47 @@
+"""Structured logging: JSON lines with a correlation id, never message text or secrets."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """Route stdlib and structlog output through one JSON (or console) renderer on stderr."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A structlog logger bound to a component name."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name).bind(component=name)
+    return logger
+
+
+def bind_correlation_id(correlation_id: str) -> None:
+    """Attach a correlation id (event id or job id) to every log line in this context."""
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)

@@ -1,0 +1,105 @@
+"""Settings for every Nexus process, read from the environment and a ``.env`` file.
+
+Names are the fixed public interface from the design document. Secrets are
+``SecretStr`` so they never appear in reprs or logs. Code receives a ``Settings``
+instance through its constructor; nothing reads the environment elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestLimits(BaseSettings):
+    """Limits applied to every uploaded data file."""
+
+    model_config = SettingsConfigDict(env_prefix="NEXUS_", extra="ignore")
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 2_000_000
+    max_columns: int = 500
+    max_excel_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_excel_sheets: int = 50
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration; see ``.env.example`` for every variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # HTTP
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("NEXUS_HOST"))
+    port: int = Field(default=3000, validation_alias=AliasChoices("NEXUS_PORT"))
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("NEXUS_LOG_LEVEL"))
+    log_format: Literal["json", "console"] = Field(
+        default="json", validation_alias=AliasChoices("NEXUS_LOG_FORMAT")
+    )
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    # Discord
+    discord_bot_token: SecretStr | None = None
+    discord_application_id: str | None = None
+    discord_public_key: str | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+
+    # Teams
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    teams_openid_metadata_url: str | None = None
+    teams_token_issuer: str | None = None
+
+    # LLM providers (base URLs are read by the SDKs themselves as well)
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    groq_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+    groq_base_url: str | None = None
+
+    # Sandbox
+    sandbox: Literal["local", "e2b"] = Field(
+        default="local", validation_alias=AliasChoices("NEXUS_SANDBOX")
+    )
+    e2b_api_key: SecretStr | None = None
+
+    # State
+    redis_url: str | None = None
+    database_url: str | None = None
+    milvus_uri: str | None = None
+    data_dir: Path = Field(default=Path(".nexus"), validation_alias=AliasChoices("NEXUS_DATA_DIR"))
+
+    # Charts
+    chart_timeout_seconds: float = Field(
+        default=20.0, validation_alias=AliasChoices("NEXUS_CHART_TIMEOUT")
+    )
+
+    # Optional error reporting
+    sentry_dsn: SecretStr | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'nexus.db').resolve()}"
+
+    @property
+    def resolved_milvus_uri(self) -> str:
+        """The Milvus URI, defaulting to a milvus-lite file in the data dir."""
+        if self.milvus_uri:
+            return self.milvus_uri
+        return str((self.data_dir / "milvus.db").resolve())
