@@ -16,13 +16,17 @@ the thread; everything else is reported as an internal failure.
     │   │   └── QuestionNotUnderstoodError  the planner cannot map the question
     │   ├── AccessDeniedError         role lacks a permission
     │   ├── QuotaExceededError        a limit is reached (says which, when it resets)
-    │   ├── ProviderUnavailableError  every LLM provider failed
+    │   ├── ProviderUnavailableError  every LLM provider failed (or none is configured)
+    │   ├── ProviderRequestError      a provider refused the call: auth, bad request,
+    │   │                             content policy (no failover; says who and why)
     │   └── SandboxError              generated code failed, timed out or was refused
     │       ├── SandboxTimeoutError
     │       └── CodeRejectedError
     └── InternalError                 a bug or an unreachable dependency
         ├── RenderError               the chart renderer failed
-        └── StorageError              database, Redis or blob store failed
+        ├── StorageError              database, Redis or blob store failed
+        └── ProviderFailure           one LLM call failed, classified (core.llm.errors);
+                                      the router turns it into one of the two above
 
 Adapters catch ``UserFacingError`` and post ``user_message``; they catch anything
 else, log it with the correlation id, and post a generic apology.
@@ -77,6 +81,22 @@ class QuotaExceededError(UserFacingError):
 
 class ProviderUnavailableError(UserFacingError):
     """No LLM provider could answer."""
+
+
+class ProviderRequestError(UserFacingError):
+    """An LLM provider refused the request itself; failing over would not help.
+
+    ``provider`` names who refused and ``reason`` is ``"auth"``, ``"bad_request"`` or
+    ``"content_policy"``. Auth and bad-request need an operator (key, model, config);
+    a content-policy refusal is the user's to rephrase.
+    """
+
+    def __init__(
+        self, user_message: str, *, provider: str, reason: str, detail: str | None = None
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.provider = provider
+        self.reason = reason
 
 
 class SandboxError(UserFacingError):

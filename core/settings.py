@@ -26,6 +26,49 @@ class IngestLimits(BaseSettings):
     max_excel_sheets: int = 50
 
 
+class SandboxLimits(BaseSettings):
+    """Limits for every sandboxed code run (``NEXUS_SANDBOX_*``); both backends use them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEXUS_SANDBOX_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    timeout_seconds: float = 30.0
+    """Wall-clock limit of one run; the whole process tree is killed when it passes."""
+    cpu_seconds: int = 30
+    memory_mb: int = 1024
+    max_processes: int = 32
+    max_open_files: int = 128
+    max_file_mb: int = 64
+    """Largest single file the code may write."""
+    disk_mb: int = 256
+    """Size of the run's private scratch filesystem (work dir and /tmp)."""
+    max_output_bytes: int = 1024 * 1024
+    """stdout and stderr, each; more than this kills the run."""
+    max_result_bytes: int = 32 * 1024 * 1024
+    max_table_rows: int = 10_000
+    concurrency: int = 4
+    """Runs executing at once in one worker process (the local backend)."""
+    preload: list[str] = [
+        "pandas",
+        "numpy",
+        "plotly.express",
+        "plotly.graph_objects",
+        "scipy.stats",
+        "sklearn.cluster",
+        "sklearn.linear_model",
+        "sklearn.preprocessing",
+        "statsmodels.api",
+        "statsmodels.formula.api",
+    ]
+    """Modules the local fork server imports once, so runs start warm instead of each
+    paying seconds (and CPU-time limit) to import scipy, scikit-learn or statsmodels."""
+    uid_base: int = 200_000
+    """First host uid used for sandboxed processes (one per concurrent run)."""
+    e2b_idle_seconds: float = 300.0
+    """An E2B sandbox unused this long is closed; the next question creates a new one."""
+
+
 class Settings(BaseSettings):
     """Process-wide configuration; see ``.env.example`` for every variable."""
 
@@ -69,12 +112,47 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     anthropic_base_url: str | None = None
     groq_base_url: str | None = None
+    # Provider order when a workspace sets none; providers without a key are dropped.
+    llm_provider_chain: str = Field(
+        default="openai,anthropic,groq", validation_alias=AliasChoices("NEXUS_LLM_CHAIN")
+    )
+    openai_model: str = Field(
+        default="gpt-4.1-mini", validation_alias=AliasChoices("NEXUS_OPENAI_MODEL")
+    )
+    anthropic_model: str = Field(
+        default="claude-haiku-4-5", validation_alias=AliasChoices("NEXUS_ANTHROPIC_MODEL")
+    )
+    groq_model: str = Field(
+        default="openai/gpt-oss-120b", validation_alias=AliasChoices("NEXUS_GROQ_MODEL")
+    )
+    # Per provider call (the SDKs default to 60-600 s); the deadline bounds one call
+    # of the router when the caller passes no analysis-wide deadline.
+    llm_timeout_seconds: float = Field(
+        default=20.0, validation_alias=AliasChoices("NEXUS_LLM_TIMEOUT")
+    )
+    llm_deadline_seconds: float = Field(
+        default=60.0, validation_alias=AliasChoices("NEXUS_LLM_DEADLINE")
+    )
+    llm_cache_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, validation_alias=AliasChoices("NEXUS_LLM_CACHE_TTL")
+    )
+    llm_breaker_failures: int = Field(
+        default=3, validation_alias=AliasChoices("NEXUS_LLM_BREAKER_FAILURES")
+    )
+    llm_breaker_cooldown_seconds: float = Field(
+        default=30.0, validation_alias=AliasChoices("NEXUS_LLM_BREAKER_COOLDOWN")
+    )
+    # JSON {"model": [input_usd_per_1M, output_usd_per_1M]} merged over the built-in table.
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, validation_alias=AliasChoices("NEXUS_LLM_PRICES")
+    )
 
     # Sandbox
     sandbox: Literal["local", "e2b"] = Field(
         default="local", validation_alias=AliasChoices("NEXUS_SANDBOX")
     )
     e2b_api_key: SecretStr | None = None
+    sandbox_limits: SandboxLimits = Field(default_factory=SandboxLimits)
 
     # State
     redis_url: str | None = None

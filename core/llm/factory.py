@@ -1,0 +1,111 @@
+"""Build the router from settings: only providers that have a key, in configured order.
+
+The conversation core calls :func:`build_router` once per process and passes the
+real usage ledger and quota guard; without them the router records and checks
+nothing (``nexus ask`` runs that way).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from core.llm.accounting import BudgetGuard, UsageRecorder
+from core.llm.cache import LLMCache
+from core.llm.circuit import CircuitBreaker
+from core.llm.pricing import ModelPrice, PriceTable
+from core.llm.providers.anthropic_provider import AnthropicProvider
+from core.llm.providers.base import Provider
+from core.llm.providers.groq_provider import GroqProvider
+from core.llm.providers.openai_provider import OpenAIProvider
+from core.llm.router import LLMRouter
+from core.logging import get_logger
+from core.settings import Settings
+
+log = get_logger("llm.factory")
+
+KNOWN_PROVIDERS = ("openai", "anthropic", "groq")
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    """One provider per configured key, keyed by name."""
+    timeout = settings.llm_timeout_seconds
+    providers: dict[str, Provider] = {}
+    if settings.openai_api_key is not None:
+        providers["openai"] = OpenAIProvider(
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            timeout_seconds=timeout,
+        )
+    if settings.anthropic_api_key is not None:
+        providers["anthropic"] = AnthropicProvider(
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            model=settings.anthropic_model,
+            timeout_seconds=timeout,
+        )
+    if settings.groq_api_key is not None:
+        providers["groq"] = GroqProvider(
+            api_key=settings.groq_api_key.get_secret_value(),
+            base_url=settings.groq_base_url,
+            model=settings.groq_model,
+            timeout_seconds=timeout,
+        )
+    return providers
+
+
+def default_chain(settings: Settings, available: set[str] | None = None) -> list[str]:
+    """The configured chain, unknown and key-less names dropped, order kept."""
+    names = [n.strip().lower() for n in settings.llm_provider_chain.split(",") if n.strip()]
+    unknown = [n for n in names if n not in KNOWN_PROVIDERS]
+    if unknown:
+        log.warning("llm.chain_unknown_providers", providers=unknown)
+    names = [n for n in dict.fromkeys(names) if n in KNOWN_PROVIDERS]
+    if available is None:
+        return names
+    skipped = [n for n in names if n not in available]
+    if skipped:
+        log.info("llm.providers_without_key", providers=skipped)
+    return [n for n in names if n in available]
+
+
+def build_router(
+    settings: Settings,
+    redis: Redis | None = None,
+    *,
+    usage: UsageRecorder | None = None,
+    budget: BudgetGuard | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    cache_prefix: str = "nexus:llm",
+) -> LLMRouter:
+    """The production router; ``redis`` enables the deterministic-call cache."""
+    providers = build_providers(settings)
+    chain = default_chain(settings, set(providers))
+    log.info("llm.providers", chain=chain, configured=sorted(providers))
+    overrides = {m: ModelPrice(i, o) for m, (i, o) in settings.llm_prices.items()}
+    cache = (
+        LLMCache(redis, ttl_seconds=settings.llm_cache_ttl_seconds, prefix=cache_prefix)
+        if redis is not None
+        else None
+    )
+    # Every keyed provider is available to workspace chains; the default chain orders them.
+    ordered = chain + [name for name in providers if name not in chain]
+    return LLMRouter(
+        [providers[name] for name in ordered],
+        prices=PriceTable(overrides=overrides),
+        default_chain=chain,
+        breaker_factory=functools.partial(
+            CircuitBreaker,
+            failure_threshold=settings.llm_breaker_failures,
+            cooldown_seconds=settings.llm_breaker_cooldown_seconds,
+            clock=clock,
+        ),
+        cache=cache,
+        usage=usage,
+        budget=budget,
+        deadline_seconds=settings.llm_deadline_seconds,
+    )
