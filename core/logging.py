@@ -37,8 +37,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    """A structlog logger bound to a component name."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name).bind(component=name)
+    """A structlog logger bound to a component name.
+
+    The proxy stays lazy (no ``.bind()`` here) so module-level loggers pick up the
+    configuration applied later by ``configure_logging``.
+    """
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name, component=name)
     return logger
 
 
