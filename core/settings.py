@@ -7,6 +7,7 @@ instance through its constructor; nothing reads the environment elsewhere.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -91,12 +92,25 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Bot scopes requested by the multi-workspace install (/slack/install); the names
+    # are bolt's own (SLACK_SCOPES, SLACK_REDIRECT_URI).
+    slack_scopes: str = (
+        "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
+        "chat:write,files:read,files:write,reactions:write,commands"
+    )
+    slack_redirect_uri: str | None = None
 
     # Discord
     discord_bot_token: SecretStr | None = None
     discord_application_id: str | None = None
     discord_public_key: str | None = None
     discord_api_url: str = "https://discord.com/api/v10"
+    # Privileged intent (enable it in the Developer Portal): lets Nexus read replies in
+    # its own threads that do not @mention it. Off: only mentions, DMs and commands.
+    discord_message_content: bool = True
+    # Upload /ask, /upload, /nexus at gateway start; to one guild (instant) if set.
+    discord_sync_commands: bool = True
+    discord_command_guild_id: str | None = None
 
     # Teams
     teams_app_id: str | None = None
@@ -160,6 +174,45 @@ class Settings(BaseSettings):
     milvus_uri: str | None = None
     data_dir: Path = Field(default=Path(".nexus"), validation_alias=AliasChoices("NEXUS_DATA_DIR"))
 
+    # Conversation and queue (core/conversation.py, core/queue.py, workers/)
+    # Comma list of "platform:user" ids made owners when their workspace is first seen.
+    bootstrap_owners: str = Field(
+        default="", validation_alias=AliasChoices("NEXUS_BOOTSTRAP_OWNERS")
+    )
+    redis_prefix: str = Field(default="nexus", validation_alias=AliasChoices("NEXUS_REDIS_PREFIX"))
+    queue_name: str = Field(
+        default="nexus:queue", validation_alias=AliasChoices("NEXUS_QUEUE_NAME")
+    )
+    dedupe_ttl_seconds: int = Field(
+        default=24 * 3600, validation_alias=AliasChoices("NEXUS_DEDUPE_TTL")
+    )
+    # ARQ re-runs a crashed worker's job only after job_timeout + 10 s (facts.md).
+    job_timeout_seconds: float = Field(
+        default=300.0, validation_alias=AliasChoices("NEXUS_JOB_TIMEOUT")
+    )
+    job_max_tries: int = Field(default=3, validation_alias=AliasChoices("NEXUS_JOB_MAX_TRIES"))
+    job_retry_backoff_seconds: float = Field(
+        default=2.0, validation_alias=AliasChoices("NEXUS_JOB_RETRY_BACKOFF")
+    )
+    job_keep_result_seconds: int = Field(
+        default=3600, validation_alias=AliasChoices("NEXUS_JOB_KEEP_RESULT")
+    )
+    reply_marker_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, validation_alias=AliasChoices("NEXUS_REPLY_MARKER_TTL")
+    )
+    worker_max_jobs: int = Field(default=10, validation_alias=AliasChoices("NEXUS_WORKER_MAX_JOBS"))
+    # Seconds a member's role is reused without asking the database (0: always ask);
+    # role changes invalidate it at once through a Redis version (core/member_cache.py).
+    member_cache_seconds: float = Field(
+        default=300.0, validation_alias=AliasChoices("NEXUS_MEMBER_CACHE")
+    )
+    worker_poll_delay_seconds: float = Field(
+        default=0.2, validation_alias=AliasChoices("NEXUS_WORKER_POLL_DELAY")
+    )
+    worker_health_check_seconds: float = Field(
+        default=10.0, validation_alias=AliasChoices("NEXUS_WORKER_HEALTH_CHECK")
+    )
+
     # Charts
     chart_timeout_seconds: float = Field(
         default=20.0, validation_alias=AliasChoices("NEXUS_CHART_TIMEOUT")
@@ -181,3 +234,14 @@ class Settings(BaseSettings):
         if self.milvus_uri:
             return self.milvus_uri
         return str((self.data_dir / "milvus.db").resolve())
+
+    @property
+    def bootstrap_owner_ids(self) -> frozenset[str]:
+        """``NEXUS_BOOTSTRAP_OWNERS`` parsed: ``{"slack:U1", "discord:42"}``."""
+        return frozenset(p.strip() for p in self.bootstrap_owners.split(",") if p.strip())
+
+    @property
+    def running_job_ttl(self) -> timedelta:
+        """How long a job may stay listed as running in its thread (``stop``)."""
+        tries = max(1, self.job_max_tries)
+        return timedelta(seconds=self.job_timeout_seconds * tries + 600)
