@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
@@ -38,6 +39,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/charts.py
 	$(PY) bench/ask.py
+	$(PY) bench/sandbox.py
+	$(PY) bench/ingress.py
+	$(PY) bench/slack_ack.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from rich.table import Table as RichTable
 from core.analysis.narrative import format_key, format_number, key_columns
 from core.answer import Answer
 from core.charts.renderer import ChartRenderer
+from core.datasets.profile import profile_table
 from core.engine import AnalysisEngine
 from core.errors import InputError, NexusError, UserFacingError
 from core.settings import IngestLimits, Settings
@@ -36,17 +37,16 @@ async def _answer(files: list[Path], question: str, settings: Settings) -> Answe
     warmup: asyncio.Task[None] | None = None
     try:
         tables = await asyncio.to_thread(engine.load_files, files)
+        profiles = await asyncio.to_thread(lambda: [profile_table(t) for t in tables])
+        plan = await asyncio.to_thread(engine.plan, tables, question, profiles)
         if renderer.available:
-            # The browser takes seconds to start: launch it while the question is
-            # planned and computed, instead of after.
+            # The browser takes seconds to start: launch it while the plan executes,
+            # but only once the question is understood (bad input exits at once).
             warmup = asyncio.create_task(renderer.start())
-        answer = await engine.answer(tables, question)
-        if warmup is not None:
-            await asyncio.gather(warmup, return_exceptions=True)
-        return answer
+        return await engine.answer_plan(tables, question, plan)
     finally:
-        if warmup is not None and not warmup.done():
-            warmup.cancel()
+        if warmup is not None:
+            # Never cancel a launch half-way: let it finish, then close cleanly.
             await asyncio.gather(warmup, return_exceptions=True)
         await renderer.close()
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from bot.admin_cli import admin_app
 from bot.ask_command import ask
+from bot.sandbox_cli import sandbox_app
+from bot.server_cli import dev_command, serve_command, worker_command
 from core.logging import configure_logging
 
 app = typer.Typer(
@@ -26,3 +29,8 @@ def main(
 
 
 app.command("ask")(ask)
+app.command("serve")(serve_command)
+app.command("worker")(worker_command)
+app.command("dev")(dev_command)
+app.add_typer(admin_app, name="admin")
+app.add_typer(sandbox_app, name="sandbox")

@@ -243,6 +243,8 @@ class ReceiptSegment(_Model):
 
     kind: Literal["receipt"] = "receipt"
     method: Literal["spec", "llm_spec", "code", "retrieval", "none"] = "spec"
+    planner: Literal["deterministic", "llm"] | None = None
+    """Who wrote the spec of a ``spec`` answer: the rule planner or the LLM."""
     sources: list[str] = Field(default_factory=list)
     """Dataset or document names used."""
     rows_used: int | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,10 @@ Fakes = dict[str, FakeLLMServer]
 
 
 @pytest.fixture(scope="session")
-def secret_env() -> Iterator[str]:
-    """The secret in this process's environment, as a worker holds its API keys."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OPENAI_API_KEY", SECRET)
-        yield SECRET
+def secret_env() -> str:
+    """The secret the worker process holds (planted in its environment while the
+    sandbox starts, so a leak would be inherited then)."""
+    return SECRET
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -59,7 +58,10 @@ async def sandbox(secret_env: str) -> AsyncIterator[LocalSandbox]:
         preload=["pandas", "numpy", "pyarrow.parquet"],
     )
     box = LocalSandbox(limits)
-    await box.start()
+    # Only during the start: a session-wide key would leak into every later test.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENAI_API_KEY", secret_env)
+        await box.start()
     yield box
     await box.close()
 

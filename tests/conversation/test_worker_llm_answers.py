@@ -1,0 +1,225 @@
+"""Questions the planner refuses go to the LLM analyst, end to end through `nexus dev`.
+
+The dev runtime on real Redis runs the production worker wiring
+(``workers.context.open_worker_context``): the router from settings, its spend in the
+usage ledger and the quotas, a started local sandbox. The LLM is the fake OpenAI
+server (``tests/llm/fakes.py``); numbers are checked against pandas computed here.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from llm.fakes import FakeLLMServer  # tests/ is on sys.path; tests/llm is package "llm"
+from redis.asyncio import Redis
+
+from adapters.testing import RecordingSender, make_inbound, memory_io
+from bot.platforms import StaticPlugin
+from bot.runtime import Runtime, open_runtime
+from bot.web import build_app
+from core.datasets.ingest import load_tables_from_bytes
+from core.datasets.profile import profile_table
+from core.engine import AnalysisEngine
+from core.errors import QuestionNotUnderstoodError
+from core.events import FileRef, ImageSegment, ReceiptSegment, Reply, TableSegment
+from core.llm.pricing import PriceTable
+from core.quotas import Quotas
+from core.replies import failure_text
+from core.settings import IngestLimits, SandboxLimits, Settings
+from core.storage.repositories import usage
+
+WORKSPACE = "test:T1"
+QUESTION = "for smokers only, what is the typical tip on each day"
+SMOKERS_BY_DAY: dict[str, Any] = {
+    "dataset": 0,
+    "spec": {
+        "operation": "aggregate",
+        "filters": [{"column": "smoker", "op": "==", "value": "Yes"}],
+        "group_by": ["day"],
+        "aggregations": [{"func": "mean", "column": "tip"}],
+    },
+}
+
+DevFactory = Callable[..., Awaitable[tuple[Runtime, RecordingSender]]]
+
+
+@pytest.fixture
+async def openai() -> AsyncIterator[FakeLLMServer]:
+    server = FakeLLMServer("openai")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def make_dev(
+    redis_url: str, redis_client: Redis, redis_prefix: str, tmp_path: Path, tips_csv: bytes
+) -> AsyncIterator[DevFactory]:
+    """`nexus dev` on real Redis and SQLite with its in-process ARQ worker."""
+    runtimes: list[Runtime] = []
+
+    async def make(
+        *, llm: FakeLLMServer | None = None, charts: bool = False
+    ) -> tuple[Runtime, RecordingSender]:
+        keys: dict[str, Any] = {
+            "openai_api_key": None if llm is None else llm.api_key,
+            "openai_base_url": None if llm is None else llm.base_url,
+        }
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            redis_url=redis_url,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}",
+            data_dir=tmp_path / "data",
+            redis_prefix=redis_prefix,
+            queue_name=f"{redis_prefix}:queue",
+            worker_poll_delay_seconds=0.05,
+            job_timeout_seconds=60.0,
+            anthropic_api_key=None,
+            groq_api_key=None,
+            sandbox_limits=SandboxLimits(preload=["pandas"], concurrency=1),
+            **keys,
+        )
+        io_, sender, _ = memory_io({"F1": tips_csv})
+        runtime = await open_runtime(
+            settings, plugins=[StaticPlugin("test", io_)], mode="dev", charts=charts
+        )
+        runtimes.append(runtime)
+        return runtime, sender
+
+    yield make
+    for runtime in runtimes:
+        await runtime.close()
+    async for key in redis_client.scan_iter(match=f"arq:*{redis_prefix}:*", count=1000):
+        await redis_client.delete(key)
+
+
+async def _ask(
+    runtime: Runtime, sender: RecordingSender, text: str, *, attach: bytes | None = None
+) -> Reply:
+    files = [] if attach is None else [FileRef(id="F1", name="tips.csv", size=len(attach))]
+    accepted = await runtime.manager.accept(make_inbound(text, files=files))
+    assert accepted.kind == "enqueued", accepted
+    key = accepted.job_id or ""
+    # The worker starts the sandbox before its first job: allow for it.
+    await sender.wait_for(lambda: bool(sender.for_key(key)), within=90)
+    (reply,) = sender.for_key(key)
+    return reply
+
+
+def _receipt(reply: Reply) -> ReceiptSegment:
+    (receipt,) = [s for s in reply.segments if isinstance(s, ReceiptSegment)]
+    return receipt
+
+
+async def test_llm_fills_the_spec_the_planner_refused(
+    make_dev: DevFactory, openai: FakeLLMServer, tips_csv: bytes
+) -> None:
+    tables = load_tables_from_bytes(tips_csv, "tips.csv", IngestLimits())
+    with pytest.raises(QuestionNotUnderstoodError):
+        AnalysisEngine(renderer=None).plan(tables, QUESTION, [profile_table(tables[0])])
+    openai.script(openai.tool_call("answer_with_spec", SMOKERS_BY_DAY))
+    runtime, sender = await make_dev(llm=openai)
+
+    reply = await _ask(runtime, sender, QUESTION, attach=tips_csv)
+
+    (table,) = [s for s in reply.segments if isinstance(s, TableSegment)]
+    frame = pd.read_csv(io.BytesIO(tips_csv))
+    expected = frame[frame["smoker"] == "Yes"].groupby("day")["tip"].mean()
+    shown = {row[0]: row[1] for row in table.rows}
+    assert shown == pytest.approx(expected.to_dict())
+    receipt = _receipt(reply)
+    price = PriceTable().cost("gpt-4.1-mini-2025-04-14", 40, 12)
+    assert (receipt.method, receipt.planner) == ("spec", "llm")
+    assert receipt.model == "gpt-4.1-mini-2025-04-14"
+    assert (receipt.tokens_in, receipt.tokens_out) == (40, 12)
+    assert receipt.cost_usd == pytest.approx(price) and price > 0
+    assert openai.request_count == 1
+    # The spend is in the durable ledger and in the workspace's quota counters.
+    async with runtime.database.session() as session:
+        totals = await usage.totals(
+            session, WORKSPACE, since=datetime.now(UTC) - timedelta(hours=1)
+        )
+    assert (totals["tokens_in"], totals["tokens_out"]) == (40, 12)
+    assert totals["cost_usd"] == pytest.approx(price)
+    counters = {u.name: u.used for u in await _quotas(runtime).usage(WORKSPACE)}
+    assert counters["tokens_per_day"] == 52 and counters["analyses_per_day"] == 1
+    assert counters["cost_usd_per_month"] == pytest.approx(price)
+    lines = runtime.status_lines()
+    assert lines[0].startswith("sandbox: local, ") and lines[1] == "renderer: off (charts disabled)"
+
+
+async def test_every_provider_down_refunds_the_question(
+    make_dev: DevFactory, openai: FakeLLMServer, tips_csv: bytes
+) -> None:
+    openai.script(openai.server_error(500), openai.server_error(500))
+    runtime, sender = await make_dev(llm=openai)
+
+    reply = await _ask(runtime, sender, QUESTION, attach=tips_csv)
+
+    assert reply.text.startswith("Every AI provider is unavailable right now (openai: 500)")
+    assert openai.request_count >= 1
+    counters = {u.name: u.used for u in await _quotas(runtime).usage(WORKSPACE)}
+    assert counters["analyses_per_day"] == 0  # the question's analysis was given back
+    assert counters["tokens_per_day"] == 0
+
+
+@pytest.mark.browser
+async def test_chart_followup_needs_no_llm(
+    make_dev: DevFactory, openai: FakeLLMServer, tips_csv: bytes
+) -> None:
+    runtime, sender = await make_dev(llm=openai, charts=True)
+
+    first = await _ask(runtime, sender, "average tip by day", attach=tips_csv)
+    second = await _ask(runtime, sender, "make it a line chart")
+
+    images = [
+        [s for s in reply.segments if isinstance(s, ImageSegment)] for reply in (first, second)
+    ]
+    assert len(images[0]) == 1 and len(images[1]) == 1
+    png = images[1][0].inline_bytes() or b""
+    assert png.startswith(b"\x89PNG") and png != images[0][0].inline_bytes()
+    receipt = _receipt(second)
+    chart = (receipt.spec or {}).get("chart")
+    assert isinstance(chart, dict) and chart["kind"] == "line"
+    assert receipt.planner == "deterministic" and receipt.tokens_in == 0
+    assert openai.request_count == 0
+
+
+async def test_without_provider_keys_the_planner_refusal_stands(
+    make_dev: DevFactory, tips_csv: bytes
+) -> None:
+    runtime, sender = await make_dev()
+    tables = load_tables_from_bytes(tips_csv, "tips.csv", IngestLimits())
+    with pytest.raises(QuestionNotUnderstoodError) as refused:
+        await AnalysisEngine(renderer=None).answer(tables, QUESTION)
+
+    reply = await _ask(runtime, sender, QUESTION, attach=tips_csv)
+
+    assert reply.text == failure_text(refused.value, reference="", refunded=True)
+    app = build_app(
+        intake=runtime.manager,
+        registry=runtime.registry,
+        metrics=runtime.metrics.registry,
+        checks=runtime.checks(),
+        status=runtime.status_lines,
+    )
+    async with TestClient(TestServer(app)) as client:
+        ready = await client.get("/readyz")
+        assert ready.status == 200
+        assert (await ready.text()).splitlines() == [
+            "database: ok",
+            "redis: ok",
+            "sandbox: off (no AI provider configured, so no generated code)",
+            "renderer: off (charts disabled)",
+        ]
+
+
+def _quotas(runtime: Runtime) -> Quotas:
+    return Quotas(runtime.redis, prefix=runtime.settings.redis_prefix)

@@ -1,0 +1,172 @@
+"""The objects a worker process shares between jobs, built once from ``Settings``.
+
+Used by the ARQ worker's ``on_startup`` (``workers/settings.py``) and by ``nexus dev``'s
+in-process queue, so both run jobs with identical code and wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from core.answering import Answerer
+from core.blobs import BlobStore
+from core.charts.renderer import ChartRenderer
+from core.delivery import ReplyLedger
+from core.job_records import JobRecords
+from core.llm.factory import build_router
+from core.llm.router import LLMRouter
+from core.llm_accounting import LedgerUsageRecorder, QuotaBudgetGuard
+from core.logging import get_logger
+from core.metrics import NexusMetrics
+from core.pipeline import Pipeline
+from core.ports import PlatformRegistry
+from core.quotas import Quotas
+from core.running_jobs import RunningJobs
+from core.sandbox.factory import create_sandbox
+from core.sandbox.protocol import Sandbox
+from core.settings import IngestLimits, Settings
+from core.storage.db import Database
+
+log = get_logger("workers")
+
+DEADLINE_MARGIN_SECONDS = 5.0
+"""The job's own deadline ends this much before ARQ's ``job_timeout``, so a slow job
+still posts "that took too long" instead of being cancelled silently."""
+
+NO_SANDBOX = "off (no AI provider configured, so no generated code)"
+
+
+@dataclass
+class WorkerContext:
+    pipeline: Pipeline
+    database: Database
+    renderer: ChartRenderer | None
+    router: LLMRouter | None = None
+    sandbox: Sandbox | None = None
+    sandbox_note: str = NO_SANDBOX
+    """The ``/readyz`` line when there is no running sandbox: why not."""
+
+    def status_lines(self) -> list[str]:
+        """``/readyz`` lines for the optional parts; degraded is not unready."""
+        lines = [f"sandbox: {self.sandbox_note}"]
+        if self.sandbox is not None:
+            block: dict[str, Any] = self.sandbox.report().readyz()
+            missing = "; ".join(str(m).split(":", 1)[0] for m in block["missing"])
+            level = "fully isolated" if block["isolated"] else f"running WITHOUT {missing}"
+            lines = [f"sandbox: {block['backend']}, {level}"]
+        if self.renderer is None:
+            lines.append("renderer: off (charts disabled)")
+        elif self.renderer.available:
+            lines.append("renderer: available")
+        else:
+            lines.append(f"renderer: unavailable ({self.renderer.unavailable_reason})")
+        return lines
+
+    async def close(self) -> None:
+        for part in (self.sandbox, self.renderer):
+            if part is not None:
+                try:
+                    await part.close()
+                except Exception as exc:  # keep closing the rest
+                    log.warning("close_failed", part=type(part).__name__, error=repr(exc))
+        if self.router is not None:
+            await self.router.aclose()
+        await self.database.dispose()
+
+
+def _has_llm_key(settings: Settings) -> bool:
+    keys = (settings.openai_api_key, settings.anthropic_api_key, settings.groq_api_key)
+    return any(key is not None for key in keys)
+
+
+async def _start_sandbox(settings: Settings) -> tuple[Sandbox | None, str]:
+    """The started sandbox, or None and why (a sandbox that fails to start disables
+    generated code; spec answers still work, and ``/readyz`` says so)."""
+    sandbox = create_sandbox(settings)  # a misconfiguration (e2b without key) raises
+    try:
+        await sandbox.start()  # 5-25 s: paid at startup, not by the first question
+    except Exception as exc:
+        log.error("sandbox_start_failed", backend=sandbox.name, error=repr(exc))
+        await sandbox.close()
+        return None, f"{sandbox.name} failed to start ({type(exc).__name__}); no generated code"
+    log.info("sandbox_started", summary=sandbox.report().summary_line())
+    return sandbox, ""
+
+
+async def open_worker_context(
+    settings: Settings,
+    *,
+    registry: PlatformRegistry,
+    redis: Redis,
+    charts: bool = True,
+    metrics: NexusMetrics | None = None,
+) -> WorkerContext:
+    """Migrate the database, warm one chart renderer, and build the pipeline.
+
+    With an LLM key configured, also the router (its spend goes to the usage ledger
+    and the workspace's token/cost quotas) and a started sandbox for generated code;
+    without one, neither: the deterministic planner answers alone, as before.
+    """
+    database = Database(settings.resolved_database_url)
+    await database.migrate()
+    renderer: ChartRenderer | None = None
+    if charts:
+        renderer = ChartRenderer(timeout=settings.chart_timeout_seconds)
+        if renderer.available:
+            await renderer.start()  # a cold browser costs 2-4 s; pay it before the first job
+        else:
+            log.warning("charts_unavailable", reason=renderer.unavailable_reason)
+    blobs = BlobStore.for_data_dir(settings.data_dir)
+    quotas = Quotas(redis, prefix=settings.redis_prefix)
+    ledger = ReplyLedger(
+        redis,
+        prefix=settings.redis_prefix,
+        ttl=timedelta(seconds=settings.reply_marker_ttl_seconds),
+    )
+    limits = IngestLimits()
+    router: LLMRouter | None = None
+    sandbox: Sandbox | None = None
+    sandbox_note = NO_SANDBOX
+    if _has_llm_key(settings):  # no key, no router: the planner answers alone
+        router = build_router(
+            settings,
+            redis,
+            usage=LedgerUsageRecorder(database=database, quotas=quotas),
+            budget=QuotaBudgetGuard(database=database, quotas=quotas),
+            cache_prefix=f"{settings.redis_prefix}:llm",
+        )
+        sandbox, sandbox_note = await _start_sandbox(settings)
+    answerer = Answerer(
+        database=database,
+        blobs=blobs,
+        quotas=quotas,
+        renderer=renderer,
+        limits=limits,
+        router=router,
+        sandbox=sandbox,
+    )
+    timeout = settings.job_timeout_seconds
+    deadline = max(timeout - DEADLINE_MARGIN_SECONDS, timeout * 0.8)
+    running = RunningJobs(redis, prefix=settings.redis_prefix, ttl=settings.running_job_ttl)
+    pipeline = Pipeline(
+        records=JobRecords(database=database, quotas=quotas, running=running),
+        ledger=ledger,
+        registry=registry,
+        answerer=answerer,
+        max_tries=settings.job_max_tries,
+        retry_backoff=settings.job_retry_backoff_seconds,
+        deadline=deadline,
+        metrics=metrics,
+    )
+    return WorkerContext(
+        pipeline=pipeline,
+        database=database,
+        renderer=renderer,
+        router=router,
+        sandbox=sandbox,
+        sandbox_note=sandbox_note,
+    )
