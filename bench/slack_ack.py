@@ -1,0 +1,297 @@
+"""Slack ack latency under a sustained load of signed events, against a bare baseline.
+
+Run: ``.venv/bin/python bench/slack_ack.py [--rate 50] [--seconds 10] [--database-url URL]``
+
+A separate process sends signed ``app_mention`` events (each unique) at a fixed rate,
+open loop: every request leaves at its scheduled time whether or not earlier ones
+were answered, and latency is measured from that scheduled time, so a server that
+falls behind shows it (no coordinated omission). Three targets, in one run, each on
+its own aiohttp server on 127.0.0.1:
+
+- ``baseline``: a bare aiohttp handler answering 200 (the floor of this machine);
+- ``slack, null intake``: our routes → bolt (signature check, authorize, listener,
+  normalize) → an intake that accepts at once: the adapter's own cost;
+- ``slack, real core``: the same, with the real conversation manager behind it, as
+  ``nexus serve`` builds it (Redis dedupe and quotas, database records, ARQ enqueue;
+  no worker drains the queue), on a temporary PostgreSQL database by default.
+
+Bolt's ``auth.test`` and the after-ack reaction go to a fake Web API in a third
+process. Slack's deadline is 3 s; the last lines say how far below it p99 stays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import multiprocessing as mp
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from adapters.slack.factory import build_slack_adapter
+from bot.runtime import open_runtime
+from core.events import Inbound
+from core.logging import configure_logging
+from core.ports import Acceptance, Intake
+from core.settings import Settings
+from core.storage.repositories import workspaces
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench"
+BOT = "UBENCHBOT"
+DEADLINE_MS = 3000.0
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def signed_event(n: int, run: str) -> tuple[bytes, dict[str, str]]:
+    """A unique, signed ``app_mention`` (its own thread, one of 50 users)."""
+    ts = f"{1_700_000_000 + n}.{n % 1_000_000:06d}"
+    text = f"<@{BOT}> average tip by day"
+    event = dict(type="app_mention", user=f"U{n % 50}", text=text, channel="CBENCH", ts=ts)
+    envelope = dict(team_id="TBENCH", type="event_callback", event_id=f"Ev{run}{n}")
+    body = json.dumps({**envelope, "event": {**event, "event_ts": ts, "thread_ts": ts}})
+    stamp = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    signature = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+    return body.encode(), {"Content-Type": "application/json", **signature}
+
+
+async def _generate(url: str, rate: float, seconds: float) -> tuple[list[float], int, float]:
+    run = uuid.uuid4().hex[:8]
+    latencies: list[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one(n: int, due: float) -> None:
+            nonlocal errors
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            body, headers = signed_event(n, run)
+            try:
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    ok = resp.status == 200
+            except aiohttp.ClientError:
+                ok = False
+            latencies.append((time.perf_counter() - due) * 1000)
+            errors += not ok
+
+        start = time.perf_counter() + 0.2
+        total = int(rate * seconds)
+        await asyncio.gather(*(one(n, start + n / rate) for n in range(total)))
+        elapsed = time.perf_counter() - start
+    return latencies, errors, total / elapsed
+
+
+def generate(url: str, rate: float, seconds: float, conn: Connection) -> None:
+    conn.send(asyncio.run(_generate(url, rate, seconds)))
+    conn.close()
+
+
+async def load(url: str, rate: float, seconds: float) -> tuple[list[float], int, float]:
+    parent, child = mp.get_context("spawn").Pipe(duplex=False)
+    process = mp.get_context("spawn").Process(target=generate, args=(url, rate, seconds, child))
+    process.start()
+    result: tuple[list[float], int, float] = await asyncio.to_thread(parent.recv)
+    await asyncio.to_thread(process.join)
+    return result
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+async def _fake_web_api(conn: Connection) -> None:
+    """``auth.test`` for bolt, ``ok`` for everything else (reactions, messages)."""
+
+    async def api(request: web.Request) -> web.Response:
+        if request.match_info["method"] == "auth.test":
+            return web.json_response({"ok": True, "team_id": "TBENCH", "user_id": BOT})
+        return web.json_response({"ok": True, "ts": "1.0", "channel": "CBENCH"})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", api)
+    runner, url = await serve(app)
+    conn.send(f"{url}/api/")
+    await asyncio.to_thread(conn.recv)  # until the parent says stop
+    await runner.cleanup()
+
+
+def fake_web_api(conn: Connection) -> None:
+    asyncio.run(_fake_web_api(conn))
+
+
+class FakeSlackProcess:
+    """Slack's Web API stand-in, in its own process like the real one: the server
+    under test pays for its outbound calls, not for answering them too."""
+
+    def __init__(self) -> None:
+        self._conn, child = mp.get_context("spawn").Pipe()
+        self._process = mp.get_context("spawn").Process(target=fake_web_api, args=(child,))
+
+    async def start(self) -> str:
+        self._process.start()
+        url: str = await asyncio.to_thread(self._conn.recv)
+        return url
+
+    async def stop(self) -> None:
+        self._conn.send("stop")
+        await asyncio.to_thread(self._process.join)
+
+
+class NullIntake:
+    async def accept(self, inbound: Inbound) -> Acceptance:
+        return Acceptance("enqueued", job_id=inbound.event_id)
+
+
+async def real_core(
+    redis_url: str, database_url: str, prefix: str
+) -> tuple[Intake, Callable[[], Awaitable[None]]]:
+    """The web process's conversation manager, built by ``bot.runtime`` exactly as
+    ``nexus serve`` builds it (no worker: the queue only fills)."""
+    settings = Settings(
+        _env_file=None,
+        redis_url=redis_url,
+        database_url=database_url,
+        data_dir=Path(tempfile.mkdtemp(prefix="nexus-bench-")),
+        redis_prefix=prefix,
+        queue_name=f"{prefix}:queue",
+    )
+    runtime = await open_runtime(settings, plugins=[], mode="serve")
+    async with runtime.database.session() as session:
+        # Unlimited quotas, so every event takes the full accept path (not a refusal).
+        unlimited = {"analyses_per_day": 0, "requests_per_user_per_minute": 0}
+        await workspaces.get_or_create(
+            session, "slack:TBENCH", platform="slack", settings={"quotas": unlimited}
+        )
+
+    async def close() -> None:
+        redis = Redis.from_url(redis_url)
+        for pattern in (f"{prefix}*", f"arq:*{prefix}*"):
+            async for key in redis.scan_iter(match=pattern, count=1000):
+                await redis.delete(key)
+        await redis.aclose()  # type: ignore[attr-defined]
+        await runtime.close()
+
+    return runtime.manager, close
+
+
+@asynccontextmanager
+async def database(args: argparse.Namespace) -> AsyncIterator[str]:
+    """``--database-url`` as given, else a fresh PostgreSQL database, dropped after."""
+    if args.database_url:
+        yield args.database_url
+        return
+    import asyncpg
+
+    name = f"nexus_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(args.postgres_admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(args.postgres_admin_url).set(drivername="postgresql+asyncpg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def slack_server(api_url: str, intake: Intake) -> tuple[web.AppRunner, str, Any]:
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=api_url,
+    )
+    adapter = build_slack_adapter(settings, intake, database=None)
+    app = web.Application()
+    adapter.mount(app)
+    runner, url = await serve(app)
+    return runner, f"{url}/slack/events", adapter
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging("WARNING", "console")  # per-event info logs would be the bottleneck
+    console = Console(width=120)
+    rows: list[tuple[str, list[float], int, float]] = []
+
+    async def measure(label: str, url: str) -> None:
+        await load(url, min(args.rate, 50.0), 1.0)  # warm-up: connections, bolt's auth.test
+        latencies, errors, achieved = await load(url, args.rate, args.seconds)
+        rows.append((label, latencies, errors, achieved))
+
+    async def ok(_request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    base = web.Application()
+    base.router.add_post("/slack/events", ok)
+    runner, url = await serve(base)
+    await measure("baseline: bare aiohttp 200", f"{url}/slack/events")
+    await runner.cleanup()
+
+    fake_slack = FakeSlackProcess()
+    api_url = await fake_slack.start()
+    runner, url, adapter = await slack_server(api_url, NullIntake())
+    await measure("slack, null intake", url)
+    await adapter.close()
+    await runner.cleanup()
+
+    prefix = f"nexus-bench:{uuid.uuid4().hex[:8]}"
+    async with database(args) as database_url:
+        intake, close_core = await real_core(args.redis_url, database_url, prefix)
+        try:
+            runner, url, adapter = await slack_server(api_url, intake)
+            await measure(f"slack, real core ({database_url.split(':')[0]})", url)
+            await adapter.close()
+            await runner.cleanup()
+        finally:
+            await close_core()
+            await fake_slack.stop()
+
+    table = Table(title=f"Slack ack latency, {args.rate:g} events/s for {args.seconds:g} s (ms)")
+    for column in ("target", "sent", "errors", "achieved/s", "p50", "p90", "p99", "max"):
+        table.add_column(column, justify="left" if column == "target" else "right")
+    for label, lat, errors, achieved in rows:
+        stats = [f"{pct(lat, q):.1f}" for q in (0.5, 0.9, 0.99)]
+        table.add_row(
+            label, str(len(lat)), str(errors), f"{achieved:.0f}", *stats, f"{max(lat):.1f}"
+        )
+    console.print(table)
+    base_p50 = pct(rows[0][1], 0.5)
+    for label, lat, _, _ in rows[1:]:
+        console.print(
+            f"{label}: p50 +{pct(lat, 0.5) - base_p50:.1f} ms over baseline; "
+            f"p99 {pct(lat, 0.99):.1f} ms = {pct(lat, 0.99) / DEADLINE_MS:.1%} of Slack's 3 s"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="events per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--database-url", help="default: a temporary PostgreSQL database")
+    parser.add_argument("--postgres-admin-url", default=PG_ADMIN, help="creates that database")
+    asyncio.run(main(parser.parse_args()))
