@@ -1,0 +1,95 @@
+"""``/metrics`` after a real job: a question with a file goes through the real app (the
+conversation manager, Redis, the ARQ queue, the in-process worker, the pipeline, the
+chart renderer when Chromium is installed) and the Prometheus text served by the app
+shows what happened.
+
+The series operators need are listed in docs/operations.md; the ones the app exports
+today are checked here for the right values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from ops_support import QUESTION, App, charts_available, running_app, tips_with_marker
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+from redis.asyncio import Redis
+
+
+@dataclass(frozen=True)
+class Scrape:
+    families: set[str]
+    samples: list[Sample]
+
+    def value(self, name: str, **labels: str) -> float:
+        return _sum(self.samples, name, labels)
+
+
+def _sum(samples: Iterable[Sample], name: str, labels: dict[str, str]) -> float:
+    return sum(
+        s.value
+        for s in samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def _scrape(app: App) -> Scrape:
+    status, text = await app.get("/metrics")
+    assert status == 200
+    families = list(text_string_to_metric_families(text))
+    return Scrape({f.name for f in families}, [s for f in families for s in f.samples])
+
+
+async def _one_job(redis_url: str, data_dir: Path) -> Scrape:
+    prefix = f"nexus-test:{uuid.uuid4().hex[:12]}"
+    try:
+        async with running_app(
+            redis_url=redis_url, prefix=prefix, data_dir=data_dir, charts=charts_available()
+        ) as app:
+            data = tips_with_marker()
+            first = await app.ask_with_file(QUESTION, data, message_id="m-1", event_id="e-1")
+            assert first.kind == "enqueued", first
+            again = await app.ask_with_file(QUESTION, data, message_id="m-1", event_id="e-1")
+            assert again.kind == "duplicate"
+            await app.sender.wait_replies(1, within=60)
+            # The worker counts the job just after posting its reply: scrape until it has.
+            async with asyncio.timeout(10):
+                while True:
+                    scrape = await _scrape(app)
+                    if scrape.value("nexus_jobs_total") >= 1:
+                        return scrape
+                    await asyncio.sleep(0.05)
+    finally:
+        redis = Redis.from_url(redis_url)
+        async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def after_job(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Scrape:
+    """One answered question and one redelivery of its event, then a scrape (once per
+    module: a job with a warm-up of Chromium takes seconds)."""
+    return asyncio.run(_one_job(redis_url, tmp_path_factory.mktemp("metrics")))
+
+
+def test_events_and_accept_latency(after_job: Scrape) -> None:
+    assert after_job.value("nexus_events_total", platform="test", outcome="enqueued") == 1
+    assert after_job.value("nexus_events_total", platform="test", outcome="duplicate") == 1
+    assert after_job.value("nexus_accept_seconds_count") == 2
+    assert after_job.value("nexus_accept_seconds_sum") > 0
+
+
+def test_job_outcome_duration_and_reply(after_job: Scrape) -> None:
+    done = {"kind": "answer_question", "status": "succeeded"}
+    assert after_job.value("nexus_jobs_total", **done) == 1
+    assert after_job.value("nexus_jobs_total") == 1
+    assert after_job.value("nexus_job_seconds_count", kind="answer_question") == 1
+    assert after_job.value("nexus_job_seconds_sum", kind="answer_question") > 0
+    assert after_job.value("nexus_replies_total", outcome="posted") == 1
