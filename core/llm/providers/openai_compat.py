@@ -1,16 +1,18 @@
 """Chat Completions wire format, shared by OpenAI and Groq (OpenAI-compatible API).
 
-Both SDKs take the same keyword arguments and return objects of the same shape, so
-the translation lives here once; each provider module owns its client and its SDK's
-exception classes.
+Both SDKs take the same keyword arguments, return objects of the same shape and
+name their exceptions alike, so the translation and the provider frame live here
+once; each provider module only names its SDK and default model.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
-from core.llm.providers.base import SDKProvider, check_tool_calls
+from core.llm.errors import ProviderFailure
+from core.llm.providers.base import SDKProvider, check_tool_calls, classify_sdk_error
 from core.llm.types import ChatRequest, ChatResponse, ToolCall
 
 
@@ -110,3 +112,53 @@ def _json_object(raw: object) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+class ChatCompletionsProvider(SDKProvider):
+    """A provider speaking Chat Completions through an OpenAI-style SDK module.
+
+    OpenAI's and Groq's SDKs share client arguments, call shape and exception names;
+    subclasses name the module, its client class and their default model.
+    """
+
+    sdk: ClassVar[ModuleType]
+    client_class: ClassVar[str]
+    default_model_name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        model: str | None = None,
+        timeout_seconds: float = 20.0,
+    ) -> None:
+        super().__init__(model=model or self.default_model_name, timeout_seconds=timeout_seconds)
+        # max_retries=0: the router owns retries and failover.
+        self._client = getattr(self.sdk, self.client_class)(
+            api_key=api_key, base_url=base_url, timeout=timeout_seconds, max_retries=0
+        )
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    async def _call(self, request: ChatRequest, model: str, time_limit: float) -> ChatResponse:
+        completion = await self._client.chat.completions.create(
+            **build_chat_kwargs(request, model), timeout=time_limit
+        )
+        return parse_completion(self, request, model, completion)
+
+    def _classify(self, exc: Exception, model: str) -> ProviderFailure | None:
+        return classify_sdk_error(
+            self.name,
+            exc,
+            model,
+            timeout_error=self.sdk.APITimeoutError,
+            connection_error=self.sdk.APIConnectionError,
+            status_error=self.sdk.APIStatusError,
+            validation_error=self.sdk.APIResponseValidationError,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
