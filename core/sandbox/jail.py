@@ -102,28 +102,30 @@ def build_root(spec: dict[str, Any], uid: int, gid: int, *, with_proc: bool) -> 
             os.symlink(os.readlink(host), f"{root}/{name}")
         elif os.path.isdir(host):
             _bind(host, f"{root}/{name}")
-    os.makedirs(f"{root}/etc")
+    os.makedirs(f"{root}/etc", exist_ok=True)
     for path in _ETC_BINDS:
         if os.path.exists(path):
             _bind(os.path.realpath(path), root + path)
     _write(f"{root}/etc/passwd", f"user:x:{uid}:{gid}:sandbox:{HOME}:/bin/sh\n")
     _write(f"{root}/etc/group", f"user:x:{gid}:\n")
     _write(f"{root}/etc/hosts", "127.0.0.1 localhost sandbox\n")
-    os.makedirs(f"{root}/dev/shm")
+    os.makedirs(f"{root}/dev/shm", exist_ok=True)
     os.chmod(f"{root}/dev/shm", 0o1777)
     for dev in _DEVICES:
         _bind(f"/dev/{dev}", f"{root}/dev/{dev}", readonly=False)
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{i}", f"{root}/dev/{name}")
     os.symlink("/proc/self/fd", f"{root}/dev/fd")
-    os.makedirs(f"{root}/tmp")
+    # exist_ok throughout: a bind above may already have made the directory (a venv
+    # under /tmp or /home, the usual place of a CI checkout).
+    os.makedirs(f"{root}/tmp", exist_ok=True)
     os.chmod(f"{root}/tmp", 0o1777)
     home = root + HOME
-    os.makedirs(home)
+    os.makedirs(home, exist_ok=True)
     os.chown(home, uid, gid)
     os.chmod(home, 0o700)
     if with_proc:
-        os.makedirs(f"{root}/proc")
+        os.makedirs(f"{root}/proc", exist_ok=True)
         syscalls.mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.chdir(root)
     syscalls.pivot_root(".", ".")  # stack the new root on top of the old one ...
