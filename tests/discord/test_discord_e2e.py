@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,14 +30,10 @@ from nacl.signing import SigningKey
 from adapters.discord.routes import DiscordPlugin
 from bot.runtime import Runtime, open_runtime
 from bot.web import build_app
-from core.charts import find_browser
 from core.settings import Settings
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        find_browser() is None and not os.environ.get("CI"), reason="no Chromium for charts"
-    ),
 ]
 KEY = SigningKey.generate()
 QUESTION = "average tip by day"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,15 +27,11 @@ from slack_harness import Nexus, install, serve
 from adapters.slack.plugin import SlackPlugin
 from bot.runtime import open_runtime
 from bot.web import build_app
-from core.charts import find_browser
 from core.settings import Settings
 from core.storage.repositories import datasets, workspaces
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        find_browser() is None and not os.environ.get("CI"), reason="no Chromium for charts"
-    ),
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
 ]
 QUESTION = "average tip by day"
