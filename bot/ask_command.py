@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from core.analysis.figures import likely_chart
 from core.analysis.narrative import format_key, format_number, key_columns
 from core.answer import Answer
 from core.charts.renderer import ChartRenderer
@@ -39,9 +40,9 @@ async def _answer(files: list[Path], question: str, settings: Settings) -> Answe
         tables = await asyncio.to_thread(engine.load_files, files)
         profiles = await asyncio.to_thread(lambda: [profile_table(t) for t in tables])
         plan = await asyncio.to_thread(engine.plan, tables, question, profiles)
-        if renderer.available:
+        if renderer.available and likely_chart(plan.spec):
             # The browser takes seconds to start: launch it while the plan executes,
-            # but only once the question is understood (bad input exits at once).
+            # once the question is understood and a chart is expected.
             warmup = asyncio.create_task(renderer.start())
         return await engine.answer_plan(tables, question, plan)
     finally:

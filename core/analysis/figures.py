@@ -32,6 +32,18 @@ def _is_time(table: pd.DataFrame, column: str, spec: AnalysisSpec) -> bool:
     return describe_column(column, table[column]).role in ("year", "datetime")
 
 
+def likely_chart(spec: AnalysisSpec) -> bool:
+    """Whether this spec will probably draw a chart, judged before it runs.
+
+    Only a hint for starting the browser early; a wrong guess costs time, not output.
+    """
+    if spec.chart is not None or spec.operation in ("correlation", "distribution"):
+        return True
+    if spec.operation == "aggregate":
+        return bool(spec.group_by or spec.time_bucket)
+    return spec.operation == "rows" and len(spec.columns) == 2
+
+
 def default_chart(result: AnalysisResult, spec: AnalysisSpec) -> ChartKind | None:
     """The chart a reader expects for this result, or ``None`` for no chart."""
     table = result.table
