@@ -11,6 +11,7 @@ import functools
 import time
 from collections.abc import Callable
 
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from core.llm.accounting import BudgetGuard, UsageRecorder
@@ -30,30 +31,29 @@ log = get_logger("llm.factory")
 KNOWN_PROVIDERS = ("openai", "anthropic", "groq")
 
 
+_PROVIDER_CLASSES: dict[str, Callable[..., Provider]] = {
+    "openai": OpenAIProvider,
+    "anthropic": AnthropicProvider,
+    "groq": GroqProvider,
+}
+
+
 def build_providers(settings: Settings) -> dict[str, Provider]:
-    """One provider per configured key, keyed by name."""
-    timeout = settings.llm_timeout_seconds
+    """One provider per configured key, keyed by name.
+
+    Settings name each provider's fields alike (``<name>_api_key``, ``_base_url``,
+    ``_model``), so one loop builds them all.
+    """
     providers: dict[str, Provider] = {}
-    if settings.openai_api_key is not None:
-        providers["openai"] = OpenAIProvider(
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url,
-            model=settings.openai_model,
-            timeout_seconds=timeout,
-        )
-    if settings.anthropic_api_key is not None:
-        providers["anthropic"] = AnthropicProvider(
-            api_key=settings.anthropic_api_key.get_secret_value(),
-            base_url=settings.anthropic_base_url,
-            model=settings.anthropic_model,
-            timeout_seconds=timeout,
-        )
-    if settings.groq_api_key is not None:
-        providers["groq"] = GroqProvider(
-            api_key=settings.groq_api_key.get_secret_value(),
-            base_url=settings.groq_base_url,
-            model=settings.groq_model,
-            timeout_seconds=timeout,
+    for name in KNOWN_PROVIDERS:
+        key: SecretStr | None = getattr(settings, f"{name}_api_key")
+        if key is None:
+            continue
+        providers[name] = _PROVIDER_CLASSES[name](
+            api_key=key.get_secret_value(),
+            base_url=getattr(settings, f"{name}_base_url"),
+            model=getattr(settings, f"{name}_model"),
+            timeout_seconds=settings.llm_timeout_seconds,
         )
     return providers
 
