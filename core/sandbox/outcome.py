@@ -84,31 +84,25 @@ def decode_files(entries: list[Any]) -> dict[str, bytes]:
 
 def _killed_error(outcome: Outcome, hit: set[str]) -> SandboxErrorInfo:
     lim = outcome.limits
-    if "timeout" in hit:
-        return SandboxErrorInfo(
-            type="TimeoutError",
-            message=f"The code ran longer than {outcome.timeout:g} s and was stopped.",
-        )
-    if "output" in hit:
-        return SandboxErrorInfo(
-            type="OutputLimitExceeded",
-            message=f"The code printed more than {lim.max_output_bytes} bytes and was stopped.",
-        )
-    if "result" in hit:
-        return SandboxErrorInfo(
-            type="ResultTooLarge",
-            message=f"The code returned more than {lim.max_result_bytes} bytes of results.",
-        )
-    if "memory" in hit:
-        return SandboxErrorInfo(
-            type="MemoryError",
-            message=f"The code used more than {lim.memory_mb} MiB of memory and was stopped.",
-        )
-    if "cpu" in hit:
-        return SandboxErrorInfo(
-            type="CPUTimeExceeded",
-            message=f"The code used more than {lim.cpu_seconds} s of CPU time and was stopped.",
-        )
+    # In order of precedence: the first limit hit names the error.
+    reasons = (
+        ("timeout", "TimeoutError", f"ran longer than {outcome.timeout:g} s and was stopped"),
+        (
+            "output",
+            "OutputLimitExceeded",
+            f"printed more than {lim.max_output_bytes} bytes and was stopped",
+        ),
+        ("result", "ResultTooLarge", f"returned more than {lim.max_result_bytes} bytes of results"),
+        ("memory", "MemoryError", f"used more than {lim.memory_mb} MiB of memory and was stopped"),
+        (
+            "cpu",
+            "CPUTimeExceeded",
+            f"used more than {lim.cpu_seconds} s of CPU time and was stopped",
+        ),
+    )
+    for limit, error_type, what in reasons:
+        if limit in hit:
+            return SandboxErrorInfo(type=error_type, message=f"The code {what}.")
     ev = outcome.exit or {}
     how = f"signal {ev['signal']}" if ev.get("signal") else f"exit code {ev.get('exit_code')}"
     return SandboxErrorInfo(type="SandboxCrash", message=f"The code stopped unexpectedly ({how}).")
