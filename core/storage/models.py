@@ -260,3 +260,31 @@ class ConversationReference(Base):
     platform: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Document(Base):
+    """A text document (PDF, DOCX, Markdown, text, HTML) uploaded into one scope.
+
+    Its chunks live in Milvus under the same ``id``; this row is the catalogue that
+    ``forget``, retention and the admin API read. One row per (scope, content): a
+    re-upload of the same bytes into the same thread finds this row and adds nothing.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "thread_id", "content_hash"),
+        Index(None, "workspace_id", "created_at"),
+    )
+
+    id: Mapped[str] = _id()
+    workspace_id: Mapped[str] = _workspace_fk()
+    channel_id: Mapped[str] = mapped_column(String(200))
+    thread_id: Mapped[str] = mapped_column(String(200), default=NO_THREAD)
+    file_name: Mapped[str] = mapped_column(String(300))
+    mime: Mapped[str | None] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(BigInteger(), default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int | None] = mapped_column()
+    chunk_count: Mapped[int] = mapped_column(default=0)
+    uploaded_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -57,7 +57,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "__init__.py").exists()  # found by setuptools packages.find
     assert (MIGRATIONS_DIR / "versions" / "__init__.py").exists()
     scripts = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
-    assert scripts.get_heads() == ["0001"]  # one head: no forked history
+    assert len(scripts.get_heads()) == 1  # one head: no forked history
 
 
 @pytest.mark.parametrize(
