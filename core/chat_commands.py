@@ -24,7 +24,7 @@ from core.quota_messages import _duration
 from core.quotas import Quotas
 from core.replies import STOPPED, describe
 from core.running_jobs import RunningJobs
-from core.storage.repositories import audit, datasets, jobs, members, usage
+from core.storage.repositories import audit, datasets, documents, jobs, members, usage
 
 
 @dataclass
@@ -84,9 +84,12 @@ class ChatCommands:
         self, session: AsyncSession, _c: Command, inbound: Inbound, member: Member
     ) -> Outcome:
         require(member.role, Permission.UPLOAD)
-        ws = member.workspace.id
-        gone = await datasets.forget_scope(session, ws, inbound.channel_id, inbound.thread_id)
-        if not gone:
+        ws, scope = member.workspace.id, (inbound.channel_id, inbound.thread_id)
+        gone = await datasets.forget_scope(session, ws, *scope)
+        # Documents: their rows go now, which is what retrieval reads, so they are never
+        # cited again; their Milvus chunks are purged by the worker (core.retrieval.library).
+        docs = await documents.forget_scope(session, ws, *scope)
+        if not gone and not docs:
             return Outcome("This thread has no files to forget.")
         await audit.append(
             session,
@@ -94,11 +97,15 @@ class ChatCommands:
             action="datasets.forgotten",
             actor_id=member.user_id,
             target=inbound.channel_id,
-            detail={"thread": inbound.thread_id, "datasets": [d.id for d in gone]},
+            detail={
+                "thread": inbound.thread_id,
+                "datasets": [d.id for d in gone],
+                "documents": [d.id for d in docs],
+            },
         )
-        names = ", ".join(d.file_name for d in gone)
+        names = ", ".join([*(d.file_name for d in gone), *(d.file_name for d in docs)])
         return Outcome(
-            f"Forgot {len(gone)} file(s) in this thread: {names}.",
+            f"Forgot {len(gone) + len(docs)} file(s) in this thread: {names}.",
             blobs_to_delete=[d.blob_key for d in gone],
         )
 

@@ -12,6 +12,8 @@ from core.answer import Answer
 from core.datasets.models import DatasetProfile
 from core.errors import QuotaExceededError, UserFacingError
 from core.events import (
+    Citation,
+    CitationsSegment,
     ConversationRef,
     ImageSegment,
     ReceiptSegment,
@@ -99,15 +101,47 @@ def describe(profile: DatasetProfile) -> str:
 
 
 def ingest_reply(
-    conversation: ConversationRef, profiles: Sequence[DatasetProfile], *, key: str
+    conversation: ConversationRef,
+    profiles: Sequence[DatasetProfile],
+    *,
+    key: str,
+    documents: Sequence[str] = (),
 ) -> Reply:
-    """``Got tips.csv: 244 rows × 7 columns (…). Ask me something like “average tip by day”.``"""
-    if not profiles:
-        text = "I could not find any table in that file."
-    else:
+    """``Got tips.csv: 244 rows × 7 columns (…). Ask me something like “average tip by day”.``
+
+    ``documents``: one line per document indexed for search (see ``describe_document``).
+    """
+    lines = list(documents)
+    if profiles:
         described = "; ".join(describe(p) for p in profiles)
-        text = f"Got {described}. Ask me something like “{suggestion(profiles[0])}”."
+        lines.insert(0, f"Got {described}. Ask me something like “{suggestion(profiles[0])}”.")
+    if documents:
+        lines.append("Ask me about them and I'll answer with references to the passages.")
+    text = "\n".join(lines) or "I could not find any table in that file."
     return Reply.from_text(conversation, text, idempotency_key=key)
+
+
+def describe_document(file_name: str, *, pages: int | None, passages: int, new: bool) -> str:
+    """``Indexed policy.pdf: 12 pages, 40 passages.`` (or "already had" for a re-upload)."""
+    size = f"{pages:,} pages, " if pages else ""
+    verb = "Indexed" if new else "Already had"
+    return f"{verb} {file_name}: {size}{passages:,} passages."
+
+
+def document_reply(
+    conversation: ConversationRef,
+    text: str,
+    citations: Sequence[Citation],
+    receipt: ReceiptSegment,
+    *,
+    key: str,
+) -> Reply:
+    """A document answer: its text with [n] markers, the numbered sources, the receipt."""
+    segments: list[Segment] = [TextSegment(text=text)]
+    if citations:
+        segments.append(CitationsSegment(citations=list(citations)))
+    segments.append(receipt)
+    return Reply(conversation=conversation, segments=segments, idempotency_key=key)
 
 
 def failure_text(error: BaseException, *, reference: str, refunded: bool) -> str:

@@ -45,6 +45,8 @@ class FileKind(StrEnum):
     OLE = "ole"  # another Office 97-2003 file
     RTF = "rtf"
     HTML = "html"
+    MARKDOWN = "markdown"  # a .md file: a document for retrieval, not a table
+    TEXT = "text"  # prose in a .txt file (a delimited .txt is CSV)
     XML = "xml"
     ZIP = "zip"
     GZIP = "gzip"
@@ -57,6 +59,10 @@ class FileKind(StrEnum):
 
 
 DATA_KINDS = frozenset({FileKind.CSV, FileKind.JSON, FileKind.XLSX, FileKind.PARQUET})
+DOCUMENT_KINDS = frozenset(
+    {FileKind.PDF, FileKind.DOCX, FileKind.MARKDOWN, FileKind.TEXT, FileKind.HTML}
+)
+"""Kinds the worker sends to document retrieval (core/documents) instead of ingest."""
 
 DESCRIPTIONS: dict[FileKind, str] = {
     FileKind.CSV: "a delimited text file",
@@ -79,6 +85,8 @@ DESCRIPTIONS: dict[FileKind, str] = {
     FileKind.OLE: "a Microsoft Office 97-2003 file",
     FileKind.RTF: "a rich-text (RTF) document",
     FileKind.HTML: "an HTML web page",
+    FileKind.MARKDOWN: "a Markdown document",
+    FileKind.TEXT: "a plain-text document",
     FileKind.XML: "an XML file",
     FileKind.ZIP: "a ZIP archive",
     FileKind.GZIP: "a gzip-compressed file",
@@ -122,6 +130,8 @@ _MAGIC: tuple[tuple[bytes, FileKind], ...] = (
     (b"{\\rtf", FileKind.RTF),
 )
 _JSON_EXTENSIONS = frozenset({".json", ".jsonl", ".ndjson"})
+_MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown"})
+_DELIMITERS = (",", "\t", ";", "|")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_PREFIXES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -216,7 +226,31 @@ def _sniff_text(head: bytes, filename: str) -> FileKind:
         return FileKind.HTML if "<html" in lowered else FileKind.XML
     if text.startswith(("{", "[")) or extension_of(filename) in _JSON_EXTENSIONS:
         return FileKind.JSON
+    if extension_of(filename) in _MARKDOWN_EXTENSIONS:
+        return FileKind.MARKDOWN
+    if extension_of(filename) == ".txt" and _looks_like_prose(text):
+        return FileKind.TEXT
     return FileKind.CSV
+
+
+def _looks_like_prose(text: str) -> bool:
+    """Sentences rather than a table: no consistent delimiter, several words a line
+    (a one-column list of values in a .txt stays a table)."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    words = sum(len(line.split()) for line in lines) / max(len(lines), 1)
+    return words > 2.5 and not _looks_delimited(text)
+
+
+def _looks_delimited(text: str) -> bool:
+    """Every one of the first lines has the same number (≥ 1) of one delimiter."""
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if len(lines) > 1 and not text.endswith("\n"):
+        lines = lines[:-1]  # the sample may cut the last line short
+    for delimiter in _DELIMITERS:
+        counts = {line.count(delimiter) for line in lines}
+        if len(counts) == 1 and counts.pop() >= 1:
+            return True
+    return False
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
