@@ -59,7 +59,9 @@ async def _workspace(session: AsyncSession, workspace_id: str) -> Workspace:
     return workspace
 
 
-async def grant_role(session: AsyncSession, workspace_id: str, user_id: str, role: Role) -> None:
+async def grant_role(
+    session: AsyncSession, workspace_id: str, user_id: str, role: Role, *, actor: str = OPERATOR
+) -> None:
     await _workspace(session, workspace_id)
     previous = await members.get_role(session, workspace_id, user_id)
     await members.set_role(session, workspace_id, user_id, role)
@@ -67,14 +69,18 @@ async def grant_role(session: AsyncSession, workspace_id: str, user_id: str, rol
         session,
         workspace_id,
         action="role.set",
-        actor_id=OPERATOR,
+        actor_id=actor,
         target=user_id,
         detail={"from": previous.value if previous else None, "to": role.value},
     )
 
 
 async def set_quotas(
-    session: AsyncSession, workspace_id: str, changes: dict[str, float | None]
+    session: AsyncSession,
+    workspace_id: str,
+    changes: dict[str, float | None],
+    *,
+    actor: str = OPERATOR,
 ) -> QuotaPolicy:
     """Merge quota overrides into the workspace's settings; returns the effective policy
     over the defaults. ``0`` means unlimited; ``None`` removes an override."""
@@ -90,7 +96,7 @@ async def set_quotas(
     policy = QuotaPolicy().with_overrides(current)  # validates before saving
     await workspaces.update_settings(session, workspace_id, {"quotas": current})
     await audit.append(
-        session, workspace_id, action="quota.set", actor_id=OPERATOR, detail={"quotas": current}
+        session, workspace_id, action="quota.set", actor_id=actor, detail={"quotas": current}
     )
     return policy
 

@@ -37,6 +37,7 @@ from adapters.slack.routes import SocketMode, mount
 from adapters.slack.threads import LocalThreadMemory, RedisThreadMemory, ThreadMemory
 from core.blobs import BlobStore
 from core.errors import ConfigurationError
+from core.governance.encryption import secret_box
 from core.ports import Intake, PlatformIO
 from core.settings import IngestLimits, Settings
 from core.storage.db import Database
@@ -99,7 +100,7 @@ def build_slack_io(
     if uses_oauth(settings):
         if database is None:
             raise ConfigurationError("Slack OAuth install needs the database (DATABASE_URL)")
-        store = DatabaseInstallationStore(database)
+        store = DatabaseInstallationStore(database, box=secret_box(settings))
         tokens = InstalledBotTokens(store.bot_token)
     elif settings.slack_bot_token is not None:
         tokens = StaticBotToken(settings.slack_bot_token.get_secret_value())

@@ -25,6 +25,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from core.access import Role
 from core.events import workspace_key
+from core.governance.encryption import SecretBox
 from core.logging import get_logger
 from core.storage.db import Database
 from core.storage.repositories import audit, installations, members, workspaces
@@ -53,8 +54,10 @@ def installation_data(installation: Installation) -> dict[str, Any]:
 class DatabaseInstallationStore(AsyncInstallationStore):
     """Bot installations, one per Slack team, in the ``installations`` table."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, box: SecretBox | None = None) -> None:
         self._db = database
+        self._box = box
+        """Encrypts the bot token at rest (``NEXUS_ENCRYPTION_KEYS``); None: plaintext."""
         self._logger = logging.getLogger("adapters.slack.install")
 
     @property
@@ -72,6 +75,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                 platform="slack",
                 data=installation_data(installation),
                 installed_by=installation.user_id,
+                box=self._box,
             )
             # A new workspace is provisioned by the core on first contact, which makes
             # ``installed_by`` an owner (core.membership). On a reinstall into a known
@@ -145,7 +149,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
         except ValueError:
             return None
         async with self._db.session() as session:
-            row = await installations.get(session, key)
+            row = await installations.get(session, key, box=self._box)
         if row is None or row.platform != "slack":
             return None
         return Installation(**{k: v for k, v in row.data.items() if k in _FIELDS})

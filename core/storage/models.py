@@ -288,3 +288,27 @@ class Document(Base):
     chunk_count: Mapped[int] = mapped_column(default=0)
     uploaded_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A bearer key for the admin API, scoped to one workspace and one role.
+
+    Only a SHA-256 digest of the secret is stored (the secret is 256 random bits, so
+    no slow hash is needed); the key id is the lookup prefix shown in the token.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+
+    id: Mapped[str] = _id()
+    workspace_id: Mapped[str] = _workspace_fk()
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(200))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    rate_limit_per_minute: Mapped[int | None] = mapped_column()
+    """None: the deployment default (``NEXUS_ADMIN_API_RATE_LIMIT``)."""
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 import slack_payloads as payloads
+from cryptography.fernet import Fernet
 from fake_slack import FakeSlack
 from slack_harness import install, slack_settings
+from sqlalchemy import text
 
 from core.access import Role
 from core.errors import ConfigurationError
@@ -131,3 +133,30 @@ async def test_reinstall_into_a_known_workspace_makes_the_installer_owner(
     assert (await install(h.session, h.url, h.fake, t1, "UADMIN"))[0] == 200
     async with database.session() as session:
         assert await members.get_role(session, "slack:T1", "UADMIN") is Role.OWNER
+
+
+async def test_bot_tokens_are_encrypted_at_rest_and_still_authorize_events(
+    harness_factory: Any, fake_slack: FakeSlack, database: Database
+) -> None:
+    t1 = fake_slack.add_team("T1", channels=("CA",))
+    settings = slack_settings(
+        fake_slack,
+        slack_client_id=fake_slack.client_id,
+        slack_client_secret=fake_slack.client_secret,
+        encryption_keys=Fernet.generate_key().decode(),
+    )
+    h = await harness_factory(team=t1, settings=settings, database=database)
+    assert (await install(h.session, h.url, h.fake, t1, "UINSTALL1"))[0] == 200
+    async with database.session() as session:
+        stored = (
+            await session.execute(
+                text("SELECT data FROM installations WHERE workspace_id = 'slack:T1'")
+            )
+        ).scalar_one()
+    assert t1.bot_token not in str(stored)  # what the database holds is ciphertext
+
+    event = payloads.app_mention(t1.id, t1.bot_user_id, channel="CA", ts="1.1", text="hi")
+    assert (await h.post_event(event)).status == 200
+    await h.adapter.listeners.drain()
+    assert [i.workspace for i in h.intake.inbounds] == ["slack:T1"]
+    assert {c.token for c in fake_slack.calls_to("auth.test")} == {t1.bot_token}

@@ -15,6 +15,7 @@ Use them as namespaces::
 from __future__ import annotations
 
 from core.storage.repositories import (
+    api_keys,
     audit,
     datasets,
     installations,
@@ -26,6 +27,7 @@ from core.storage.repositories import (
 )
 
 __all__ = [
+    "api_keys",
     "audit",
     "datasets",
     "installations",
