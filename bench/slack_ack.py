@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from ack_report import ack_arguments, print_ack_table
 from aiohttp import web
 from redis.asyncio import Redis
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from adapters.slack.factory import build_slack_adapter
@@ -55,12 +55,6 @@ SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 BOT = "UBENCHBOT"
 DEADLINE_MS = 3000.0
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def signed_event(n: int, run: str) -> tuple[bytes, dict[str, str]]:
@@ -270,28 +264,14 @@ async def main(args: argparse.Namespace) -> None:
             await close_core()
             await fake_slack.stop()
 
-    table = Table(title=f"Slack ack latency, {args.rate:g} events/s for {args.seconds:g} s (ms)")
-    for column in ("target", "sent", "errors", "achieved/s", "p50", "p90", "p99", "max"):
-        table.add_column(column, justify="left" if column == "target" else "right")
-    for label, lat, errors, achieved in rows:
-        stats = [f"{pct(lat, q):.1f}" for q in (0.5, 0.9, 0.99)]
-        table.add_row(
-            label, str(len(lat)), str(errors), f"{achieved:.0f}", *stats, f"{max(lat):.1f}"
-        )
-    console.print(table)
-    base_p50 = pct(rows[0][1], 0.5)
-    for label, lat, _, _ in rows[1:]:
-        console.print(
-            f"{label}: p50 +{pct(lat, 0.5) - base_p50:.1f} ms over baseline; "
-            f"p99 {pct(lat, 0.99):.1f} ms = {pct(lat, 0.99) / DEADLINE_MS:.1%} of Slack's 3 s"
-        )
+    print_ack_table(
+        console,
+        f"Slack ack latency, {args.rate:g} events/s for {args.seconds:g} s (ms)",
+        rows,
+        deadline_ms=DEADLINE_MS,
+        platform="Slack",
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=50.0, help="events per second")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--database-url", help="default: a temporary PostgreSQL database")
-    parser.add_argument("--postgres-admin-url", default=PG_ADMIN, help="creates that database")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(ack_arguments(__doc__.splitlines()[0], "events")))

@@ -1,0 +1,88 @@
+"""One inbound Teams turn: normalize, remember the conversation, enqueue, show typing.
+
+``CloudAdapter`` awaits the whole turn before the HTTP response goes back, and Teams
+resends an activity it has not seen acked within 15 s, so the turn does only:
+
+1. take the activity as converted from its JSON (:mod:`.convert`); anything not
+   addressed to Nexus ends here;
+2. store the conversation reference (the worker replies from it);
+3. files attached in a channel or group chat never reach bots: say how to share them
+   (personal chat) instead of answering without them;
+4. ``Intake.accept``: dedupe on (conversation id, activity id), RBAC, quota, enqueue.
+   If it raises, so does the turn: the endpoint answers 500 and Teams resends;
+5. a typing indicator (bounded, best effort) for an enqueued job, or the immediate
+   answer (a command, a refusal) posted in the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from botbuilder.core import TurnContext
+
+from adapters.teams.convert import TeamsMessage
+from adapters.teams.io import TYPING, TeamsSender, post_activities
+from adapters.teams.references import ReferenceStore
+from adapters.teams.render import text_activities
+from adapters.teams.retry import ConnectorRetry
+from core.logging import bind_inbound, get_logger
+from core.ports import Intake
+
+_log = get_logger("adapters.teams.turn")
+
+
+def withheld_files_text(names: list[str]) -> str:
+    """What to do when Teams kept a channel or group-chat file from Nexus."""
+    listed = ", ".join(names)
+    return (
+        f"I can't open {listed}: Teams does not pass files attached in channels or group "
+        "chats to bots. Send the file to me in a personal chat (select Nexus → Chat) and "
+        "ask your question there, or share a table that is already in this thread."
+    )
+
+
+class TeamsTurn:
+    """The logic ``CloudAdapter.process_activity`` runs for every inbound activity."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        *,
+        references: ReferenceStore,
+        sender: TeamsSender,
+        typing_timeout: float = 2.0,
+    ) -> None:
+        self._intake = intake
+        self._references = references
+        self._sender = sender
+        self._typing_timeout = typing_timeout
+
+    async def run(self, message: TeamsMessage, context: TurnContext) -> None:
+        inbound = message.inbound
+        if inbound is None:
+            return
+        bind_inbound(inbound)
+        reference = TurnContext.get_conversation_reference(context.activity)
+        # The SDK's model drops Teams' "tenantId" spelling; proactive posts want it.
+        reference.conversation.tenant_id = inbound.workspace_id
+        await self._references.save(inbound.workspace_id, reference)
+        retry = self._sender.retry
+        if message.withheld_files:
+            _log.info("teams.files.withheld", count=len(message.withheld_files))
+            hint = text_activities(withheld_files_text(message.withheld_files))
+            await post_activities(context, hint, retry)
+            return
+        acceptance = await self._intake.accept(inbound)
+        _log.info("teams.accepted", kind=acceptance.kind, job_id=acceptance.job_id)
+        if acceptance.kind == "enqueued":
+            await self._typing(context)
+        elif acceptance.kind == "replied" and acceptance.reply is not None:
+            await post_activities(context, await self._sender.activities(acceptance.reply), retry)
+
+    async def _typing(self, context: TurnContext) -> None:
+        """A courtesy: never let it delay the ack for long or fail the turn."""
+        try:
+            async with asyncio.timeout(self._typing_timeout):
+                await post_activities(context, [TYPING], ConnectorRetry(attempts=1))
+        except Exception as exc:
+            _log.info("teams.typing.skipped", error=type(exc).__name__)
