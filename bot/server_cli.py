@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from typing import Annotated
 
 import typer
@@ -26,11 +27,24 @@ def _settings(log_level: str | None) -> Settings:
     return settings
 
 
+def dev_defaults(settings: Settings, host: str) -> Settings:
+    """``nexus dev`` on ``host``: the playground (no login) is on unless set, on loopback."""
+    if settings.playground is not None:
+        return settings
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: assume it is reachable from elsewhere
+        loopback = False
+    return settings.model_copy(update={"playground": loopback})
+
+
 def _serve(mode: str, host: str | None, port: int | None, log_level: str | None) -> None:
     from bot.platforms import load_plugins
     from bot.serving import serve
 
     settings = _settings(log_level)
+    if mode == "dev":
+        settings = dev_defaults(settings, host or settings.host)
     try:
         asyncio.run(
             serve(
