@@ -28,7 +28,7 @@ from nacl.signing import VerifyKey
 from adapters.discord.convert import interaction_to_inbound
 from adapters.discord.render import OutMessage, render_reply
 from core.events import FileSegment, ImageSegment, Reply
-from core.logging import bind_correlation_id, get_logger
+from core.logging import bind_inbound, get_logger
 from core.ports import Intake, ReplySender
 
 log = get_logger("adapters.discord.interactions")
@@ -83,8 +83,10 @@ class InteractionsEndpoint:
             return web.json_response({"error": "invalid request signature"}, status=401)
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             return web.json_response({"error": "body is not JSON"}, status=400)
+        if not isinstance(payload, dict):
+            return web.json_response({"error": "body is not a JSON object"}, status=400)
         kind = payload.get("type")
         if kind == PING:
             return web.json_response({"type": PONG})
@@ -96,8 +98,13 @@ class InteractionsEndpoint:
         return await self._command(payload)
 
     async def _command(self, payload: dict[str, Any]) -> web.Response:
-        inbound = interaction_to_inbound(payload)
-        bind_correlation_id(inbound.event_id)
+        try:
+            inbound = interaction_to_inbound(payload)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # Malformed: a retry would fail the same way, so 400 rather than 500.
+            log.info("discord_interaction_malformed", error=type(exc).__name__)
+            return web.json_response({"error": "malformed interaction"}, status=400)
+        bind_inbound(inbound)
         try:
             acceptance = await self._intake.accept(inbound)
         except Exception:

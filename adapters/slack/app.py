@@ -48,7 +48,7 @@ from adapters.slack.io import SlackSender
 from adapters.slack.render import MAX_BLOCKS, PostMessage, render_reply
 from adapters.slack.threads import ThreadMemory
 from core.events import FileRef, Inbound
-from core.logging import bind_correlation_id, get_logger
+from core.logging import bind_inbound, get_logger
 from core.ports import Acceptance, Intake
 
 _log = get_logger("adapters.slack.app")
@@ -101,7 +101,7 @@ class SlackListeners:
 
     async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         inbound = command_to_inbound(body)
-        bind_correlation_id(inbound.event_id)
+        bind_inbound(inbound)
         try:
             acceptance = await self._accept(inbound, [])
         except Exception:
@@ -128,8 +128,13 @@ class SlackListeners:
         *,
         follow_up: bool,
     ) -> None:
-        inbound = event_to_inbound(body, bot_user_id=context.bot_user_id, follow_up=follow_up)
-        bind_correlation_id(inbound.event_id)
+        try:
+            inbound = event_to_inbound(body, bot_user_id=context.bot_user_id, follow_up=follow_up)
+        except (KeyError, TypeError, ValueError) as exc:
+            # Signed but malformed: acked (200), as a retry would fail the same way.
+            _log.warning("slack.event.malformed", error=type(exc).__name__)
+            return
+        bind_inbound(inbound)
         pending: list[FileRef] = []
         if inbound.thread_id is not None and not inbound.direct:
             pending = await self._memory.take_uploads(*_thread_of(body))

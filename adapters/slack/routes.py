@@ -10,7 +10,10 @@ URL; both transports feed the same bolt app.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -20,8 +23,53 @@ from core.logging import get_logger
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 
 _log = get_logger("adapters.slack.routes")
+
+
+def _integer_timestamp(value: str | None) -> bool:
+    """Absent (bolt refuses it) or a whole number, as Slack sends."""
+    if value is None:
+        return True
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    user: str | None = None
+    channel: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    text: str | None = None
+    files: list[dict[str, Any]] | None = None
+
+
+class _Envelope(BaseModel):
+    """The fields of an Events API callback that bolt and our converter rely on."""
+
+    model_config = ConfigDict(extra="allow")
+    team_id: str | None = None
+    event_id: str | None = None
+    authorizations: list[dict[str, Any]] | None = None
+    event: _Event
+
+
+def _event_shaped(body: object) -> bool:
+    """Not an event callback, or one shaped as Slack sends it: bolt's middleware and
+    listener matching raise on anything else (a 500, which Slack would retry)."""
+    if not isinstance(body, dict) or body.get("type") != "event_callback":
+        return True
+    try:
+        _Envelope.model_validate(body)
+    except ValidationError:
+        return False
+    return True
 
 
 class SlackRoutes:
@@ -31,7 +79,23 @@ class SlackRoutes:
         self._app = app
 
     async def events(self, request: web.Request) -> web.Response:
-        bolt_response = await self._app.async_dispatch(await to_bolt_request(request))
+        if not _integer_timestamp(request.headers.get(TIMESTAMP_HEADER)):
+            # bolt's verifier calls int() on it unguarded: a 500 instead of a 401.
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (AttributeError, LookupError, TypeError, ValueError, RecursionError):
+            # bolt parses the body before it checks the signature, and assumes an
+            # object: ``null`` or ``[]`` would be a 500, which Slack retries.
+            return web.json_response({"error": "not a Slack request"}, status=400)
+        if not _event_shaped(bolt_request.body):
+            return web.json_response({"error": "malformed Slack request"}, status=400)
+        try:
+            bolt_response = await self._app.async_dispatch(bolt_request)
+        except (AttributeError, LookupError, TypeError, ValueError):
+            # Only bolt's own code raises here (a listener's error becomes bolt's 500
+            # response): its middleware assumes Slack's shapes (``event`` an object).
+            return web.json_response({"error": "malformed Slack request"}, status=400)
         return await to_aiohttp_response(bolt_response)
 
     async def install(self, request: web.Request) -> web.Response:

@@ -117,12 +117,19 @@ def read_json(data: bytes, name: str, limits: IngestLimits) -> pd.DataFrame:
         document: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         document = _read_json_lines(text, name, exc)
+    except RecursionError as exc:  # the parser's stack, not a table: [[[[...]]]]
+        raise MalformedFileError(
+            f"{name} nests more than {MAX_DEPTH} levels deep, which does not fit in a table."
+            f" {_SHAPE_HINT}"
+        ) from exc
     try:
         records = _records(document)
     except _NotTabular as exc:
         raise MalformedFileError(
             f"{name} is valid JSON but not a table: {exc}. {_SHAPE_HINT}"
         ) from exc
+    if not records:  # e.g. a header row and nothing under it: [["a", "b"]]
+        raise MalformedFileError(f"{name} is valid JSON but holds no rows. {_SHAPE_HINT}")
     check_rows(name, len(records), limits)
     depth = max(_depth(record) for record in records[:1000])
     if depth > MAX_DEPTH:

@@ -1,0 +1,244 @@
+"""The whole system under load: signed Slack and Discord traffic from a separate process
+against ``nexus serve`` + 2 ``nexus worker`` processes on real Redis and PostgreSQL.
+
+Run: ``.venv/bin/python bench/load.py [--rate 200] [--seconds 10] [--quick]``
+
+Phases, in one run (each platform's fake runs in this process and time-stamps
+what the workers post):
+
+1. setup: a 100k-row CSV (plotly's tips, resampled) is uploaded into a few threads
+   per platform, and ingested;
+2. throughput: the same batch of template questions (group + aggregate + chart)
+   with 1 worker (the second is SIGSTOPped), then with 2;
+3. ack: ``--rate`` events/s for ``--seconds``, half Slack, half Discord, each a
+   question in a thread without data (answered "no data": the ack path is the full
+   accept path, and the workers drain it); baseline: a bare aiohttp 200 at the same
+   rate from the same generator;
+4. answers: template questions at a low rate, event → chart posted;
+all the while the RSS of every process is sampled (a leak shows as growth).
+
+Targets: ack p99 <= 25 ms at 200 events/s; event -> chart p50 <= 1 s; 2 workers >= 1.8x one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import plotly.express as px
+from load_report import Report
+from loadgen import LoadGenerator, Schedule, Sent
+from platforms import PLATFORMS, Question, discord_token, slack_ts
+from system import NexusSystem, rss_mib
+from temp_database import temporary_database
+
+from core.logging import configure_logging
+
+TEMPLATES = (
+    "average tip by day",
+    "total bill by day",
+    "average total_bill by time",
+    "number of rows by smoker",
+    "max tip by size",
+    "average tip by sex",
+)
+NAMES = tuple(PLATFORMS)
+
+
+def hundred_k_rows(rows: int) -> bytes:
+    return px.data.tips().sample(n=rows, replace=True, random_state=7).to_csv(index=False).encode()
+
+
+class LoadBench:
+    def __init__(self, system: NexusSystem, generator: LoadGenerator, run: str) -> None:
+        self.system, self.generator, self.run = system, generator, run
+        self.rss: list[tuple[float, dict[str, float]]] = []
+        self.files: dict[str, dict[str, object]] = {}
+        self._n = 0
+
+    def question(self, platform: str, thread: str, text: str, file: bool = False) -> Question:
+        self._n += 1
+        return Question(self._n, self.run, thread, text, self.files[platform] if file else None)
+
+    def thread(self, platform: str, k: int, kind: str) -> str:
+        if platform == "slack":
+            return f"{1_690_000_000 + k}.{ {'data': 1, 'empty': 2}[kind]:06d}"
+        return str(800_000_000_000_000_000 + k * 10 + {"data": 1, "empty": 2}[kind])
+
+    def answered_at(self, name: str, q: Question, after: float, chart: bool) -> float | None:
+        """When the answer was out: Slack's check mark on the question (after text and
+        chart), or its first chart in the thread when ``chart`` (one question per
+        thread at a time); Discord's edit of ``@original`` under the question's token."""
+        if name == "slack":
+            if chart:
+                return self.system.slack_chart_at(q.thread, after)
+            return self.system.slack_done_at(slack_ts(q))
+        return self.system.discord_answer_at(discord_token(q), chart=chart)
+
+    async def send_and_wait(
+        self, schedule: Schedule, chart: bool, within: float
+    ) -> tuple[list[Sent], list[float | None]]:
+        sent = await self.generator.run(self.system.url, self.system.ids, schedule)
+        # A refused ack (non-2xx) is counted in the report; the platform would retry it.
+        acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.status == 200]
+        waited = await self.latencies([a for a, _ in acked], [s for _, s in acked], chart, within)
+        return sent, waited
+
+    async def latencies(
+        self, schedule: Schedule, sent: list[Sent], chart: bool, within: float = 10.0
+    ) -> list[float | None]:
+        """Seconds from each question's due time to its answer (None: none came)."""
+
+        def answers() -> list[float | None]:
+            return [
+                self.answered_at(name, q, s.due_epoch, chart)
+                for (_, name, q), s in zip(schedule, sent, strict=True)
+            ]
+
+        deadline = time.monotonic() + within
+        # Polling: the answers land in the fakes' call logs, which offer no event.
+        while None in answers() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        return [
+            None if a is None else a - s.due_epoch for a, s in zip(answers(), sent, strict=True)
+        ]
+
+    async def sample_rss(self) -> None:
+        while True:
+            self.rss.append((time.time(), {k: rss_mib(p) for k, p in self.system.pids().items()}))
+            await asyncio.sleep(0.5)
+
+    async def setup(self, threads: int, rows: int) -> None:
+        data = hundred_k_rows(rows)
+        assert self.system.team is not None
+        self.files["slack"] = self.system.slack.add_file(self.system.team, "tips100k.csv", data)
+        self.files["discord"] = {"url": self.system.discord.host_file("tips100k.csv", data),
+                                 "size": len(data)}  # fmt: skip
+        schedule: Schedule = []
+        for k in range(threads):
+            for name in NAMES:
+                q = self.question(name, self.thread(name, k, "data"), "how many rows", file=True)
+                schedule.append((0.2 * len(schedule), name, q))
+        _, waited = await self.send_and_wait(schedule, chart=False, within=300)
+        assert None not in waited, f"uploads not ingested: {waited}\n{self.system.logs()}"
+
+    def template_batch(self, threads: int, count: int, rate: float) -> Schedule:
+        schedule: Schedule = []
+        for i in range(count):
+            name = NAMES[i % len(NAMES)]
+            thread = self.thread(name, (i // len(NAMES)) % threads, "data")
+            q = self.question(name, thread, TEMPLATES[i % len(TEMPLATES)])
+            schedule.append((i / rate, name, q))
+        return schedule
+
+    async def throughput(self, threads: int, count: int) -> float:
+        """Answers per second for a batch sent at once (told apart per question)."""
+        schedule = self.template_batch(threads, count, rate=200)
+        started = time.time()
+        _, waited = await self.send_and_wait(schedule, chart=False, within=600)
+        assert None not in waited, "a template question was not answered"
+        return count / (time.time() - started)
+
+    async def ack(self, rate: float, seconds: float) -> tuple[list[Sent], float]:
+        schedule: Schedule = []
+        for i in range(int(rate * seconds)):
+            name = NAMES[i % len(NAMES)]
+            q = self.question(name, self.thread(name, 1000 + i, "empty"), "average tip by day")
+            schedule.append((i / rate, name, q))
+        started = time.time()
+        sent, waited = await self.send_and_wait(schedule, chart=False, within=600)
+        drained = time.time() - started
+        assert None not in waited, "an accepted event was never answered"
+        return sent, len(sent) / drained
+
+
+async def baseline_ack(generator: LoadGenerator, rate: float, seconds: float) -> list[Sent]:
+    """The same generator against a bare aiohttp handler: this machine's floor."""
+    from aiohttp import web
+
+    async def ok(_request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    app = web.Application()
+    for platform in PLATFORMS.values():
+        app.router.add_post(platform.path, ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ids = {"slack_bot": "UBASE", "discord_app": "1"}
+    schedule: Schedule = [
+        (i / rate, NAMES[i % 2], Question(i, "base", "1.0", "x"))
+        for i in range(int(rate * seconds))
+    ]
+    try:
+        return await generator.run(f"http://127.0.0.1:{port}", ids, schedule)
+    finally:
+        await runner.cleanup()
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging("WARNING", "json")
+    report = Report(args)
+    generator = LoadGenerator()
+    run = uuid.uuid4().hex[:8]
+    async with temporary_database(args.postgres_admin_url) as database_url:
+        system = NexusSystem(
+            redis_url=args.redis_url, database_url=database_url, prefix=f"nexus-load:{run}",
+            workdir=Path(tempfile.mkdtemp(prefix="nexus-load-")),
+        )  # fmt: skip
+        bench = LoadBench(system, generator, run)
+        sampler: asyncio.Task[None] | None = None
+        try:
+            await system.start(workers=2)
+            sampler = asyncio.create_task(bench.sample_rss())
+            report.baseline = await baseline_ack(generator, args.rate, args.seconds)
+            await bench.setup(args.threads, args.rows)
+            second = system.workers[1]
+            os.kill(second.pid, signal.SIGSTOP)  # idle: it holds no job while stopped
+            report.one_worker = await bench.throughput(args.threads, args.batch)
+            os.kill(second.pid, signal.SIGCONT)
+            report.two_workers = await bench.throughput(args.threads, args.batch)
+            report.rss_mark = len(bench.rss)
+            report.ack, report.drain_rate = await bench.ack(args.rate, args.seconds)
+            schedule = bench.template_batch(args.threads, args.answers, rate=args.answer_rate)
+            sent, report.chart_latency = await bench.send_and_wait(schedule, True, within=300)
+            report.done_latency = await bench.latencies(schedule, sent, chart=False)
+        finally:
+            if sampler is not None:
+                sampler.cancel()
+            report.rss = bench.rss
+            report.print()  # what was measured, even if a phase failed
+            await system.close()
+            generator.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="events per second (ack phase)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the ack phase")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of the uploaded file")
+    parser.add_argument("--threads", type=int, default=4, help="threads with data, per platform")
+    parser.add_argument("--batch", type=int, default=24, help="questions per throughput run")
+    parser.add_argument("--answers", type=int, default=40, help="questions timed end to end")
+    parser.add_argument("--answer-rate", type=float, default=1.0, help="their rate, per second")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (< 40 s)")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.rate, arguments.seconds, arguments.threads = 50.0, 2.0, 1
+        arguments.batch, arguments.answers, arguments.answer_rate = 2, 2, 1.0
+    asyncio.run(main(arguments))

@@ -1,0 +1,102 @@
+"""The tables ``bench/load.py`` prints: acks against the baseline, answers, worker
+scaling and memory over time, each with its target and a yes/NO verdict."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+from loadgen import Sent
+from rich.console import Console
+from rich.table import Table
+
+ACK_P99_MS = 25.0
+CHART_P50_S = 1.0
+SCALING = 1.8
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+@dataclass
+class Report:
+    args: argparse.Namespace
+    baseline: list[Sent] = field(default_factory=list)
+    ack: list[Sent] = field(default_factory=list)
+    drain_rate: float = 0.0
+    one_worker: float = 0.0
+    two_workers: float = 0.0
+    chart_latency: list[float | None] = field(default_factory=list)
+    done_latency: list[float | None] = field(default_factory=list)
+    rss: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    rss_mark: int = 0
+    """Index of the first RSS sample of the steady phases (ack + answers)."""
+
+    def print(self) -> None:
+        console = Console(width=130)
+        console.print(self.acks())
+        console.print(self.answers())
+        console.print(self.memory())
+
+    def acks(self) -> Table:
+        a = self.args
+        table = Table(title=f"Ack latency, {a.rate:g} events/s for {a.seconds:g} s (ms)")
+        for column in ("target", "sent", "non-2xx", "sent/s", "p50", "p99", "max", "p99<=25"):
+            table.add_column(column, justify="left" if column == "target" else "right")
+        for label, sent in (("baseline: bare aiohttp 200", self.baseline),
+                            ("nexus serve (Slack+Discord)", self.ack)):  # fmt: skip
+            lat = [s.ack_ms for s in sent]
+            span = max(s.due_epoch for s in sent) - min(s.due_epoch for s in sent) if sent else 0
+            table.add_row(
+                label, str(len(sent)), str(sum(s.status != 200 for s in sent)),
+                f"{len(sent) / span:.0f}" if span else "-",
+                f"{percentile(lat, 0.5):.1f}", f"{percentile(lat, 0.99):.1f}",
+                f"{max(lat, default=0):.1f}", verdict(percentile(lat, 0.99) <= ACK_P99_MS),
+            )  # fmt: skip
+        table.caption = f"2 workers drained those events at {self.drain_rate:.0f} answers/s"
+        return table
+
+    def answers(self) -> Table:
+        table = Table(title=f"Answers on a {self.args.rows:,}-row file (template questions)")
+        for column in ("measure", "n", "p50", "p95", "target", "met"):
+            table.add_column(column, justify="left" if column == "measure" else "right")
+        for label, values in (("event -> chart posted (s)", self.chart_latency),
+                              ("event -> answer complete (s)", self.done_latency)):  # fmt: skip
+            got = [v for v in values if v is not None]
+            p50 = percentile(got, 0.5)
+            missing = len(values) - len(got)
+            table.add_row(
+                label + (f", {missing} missing" if missing else ""), str(len(got)),
+                f"{p50:.2f}", f"{percentile(got, 0.95):.2f}", "p50 <= 1 s",
+                verdict(p50 <= CHART_P50_S and not missing),
+            )  # fmt: skip
+        ratio = self.two_workers / self.one_worker if self.one_worker else 0.0
+        table.add_row("worker throughput, 1 worker (answers/s)", str(self.args.batch),
+                      f"{self.one_worker:.2f}", "", "baseline", "")  # fmt: skip
+        table.add_row("worker throughput, 2 workers (answers/s)", str(self.args.batch),
+                      f"{self.two_workers:.2f}", f"x{ratio:.2f}", ">= x1.8",
+                      verdict(ratio >= SCALING))  # fmt: skip
+        return table
+
+    def memory(self) -> Table:
+        table = Table(title="RSS (MiB) over the run; growth = last - first of the steady phases")
+        for column in ("process", "start", "steady start", "end", "max", "growth", "MiB/min"):
+            table.add_column(column, justify="left" if column == "process" else "right")
+        if not self.rss:
+            return table
+        steady = self.rss[self.rss_mark :] or self.rss
+        minutes = max((steady[-1][0] - steady[0][0]) / 60, 1e-9)
+        for name in self.rss[0][1]:
+            series = [sample[name] for _, sample in self.rss if name in sample]
+            first, last = steady[0][1].get(name, 0.0), steady[-1][1].get(name, 0.0)
+            table.add_row(
+                name, f"{series[0]:.0f}", f"{first:.0f}", f"{series[-1]:.0f}",
+                f"{max(series):.0f}", f"{last - first:+.0f}", f"{(last - first) / minutes:+.1f}",
+            )  # fmt: skip
+        return table
