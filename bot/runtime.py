@@ -19,14 +19,19 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
+from bot.admin_api import admin_api_routes
+from bot.admin_api.wiring import admin_deps
+from bot.milvus_health import embedded_line, milvus_check, server_address
 from bot.platforms import PlatformPlugin, build_registry
+from bot.web import RouteInstaller
 from core.blobs import BlobStore
 from core.conversation import ConversationManager
 from core.dedupe import Deduplicator
 from core.delivery import ReplyLedger
 from core.errors import ConfigurationError
+from core.governance.encryption import encryption_status, secret_box
 from core.logging import get_logger
-from core.member_cache import MemberCache
+from core.member_cache import MemberCache, bump_members_version
 from core.metrics import NexusMetrics
 from core.ports import PlatformRegistry
 from core.queue import ArqQueue, InProcessQueue, JobQueue, arq_redis
@@ -66,18 +71,33 @@ class Runtime:
     mode: Mode = "serve"
     worker: WorkerSlot = field(default_factory=WorkerSlot)
     """This process's worker (``dev``); ``serve`` leaves the work to ``nexus worker``."""
+    governance_routes: list[RouteInstaller] = field(default_factory=list)
+    """The admin API (``/admin/api/v1``), mounted by ``bot.serving``."""
+    encryption: str = ""
+    """The ``/readyz`` line saying whether data is encrypted at rest."""
 
     def checks(self) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
         """Readiness checks: the database and Redis answer (a failure means 503)."""
         return [("database", self.database.ping), ("redis", self.queue.ping)]
 
+    def advisories(self) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+        """Reported on ``/readyz`` without making it fail: a Milvus server outage
+        stops document answers, not the acking of events."""
+        check = milvus_check(self.settings.resolved_milvus_uri)
+        return [] if check is None else [check]
+
     def status_lines(self) -> list[str]:
-        """Informational ``/readyz`` lines (never 503): the sandbox and the renderer."""
+        """Informational ``/readyz`` lines (never 503): the sandbox, the renderer, an
+        embedded Milvus file, and encryption at rest."""
+        uri = self.settings.resolved_milvus_uri
+        milvus = [] if server_address(uri) else [embedded_line(uri)]
+        milvus.append(self.encryption)
         if self.worker.context is not None:
-            return self.worker.context.status_lines()
+            return [*self.worker.context.status_lines(), *milvus]
         if self.mode == "serve":
-            return ["sandbox: in the `nexus worker` processes", "renderer: in the workers"]
-        return ["sandbox: worker starting", "renderer: worker starting"]
+            parts = ["sandbox: in the `nexus worker` processes", "renderer: in the workers"]
+            return [*parts, *milvus]
+        return ["sandbox: worker starting", "renderer: worker starting", *milvus]
 
     async def close(self) -> None:
         for close in reversed(self.closers):
@@ -141,6 +161,21 @@ async def open_runtime(
         worker.attach(context)
         closers += [context.close, local.close]
         queue = local
+    box = secret_box(settings)
+    encryption = encryption_status(box)
+    log.info("encryption", status=encryption)
+    blobs = BlobStore.for_data_dir(settings.data_dir, box=box)
+
+    async def members_changed(workspace: str) -> None:
+        await bump_members_version(redis, prefix, workspace)
+
+    # The admin API deletes document chunks where this process holds the library (the
+    # in-process worker of `nexus dev`); elsewhere the worker purges them lazily
+    # (search ignores chunks whose catalogue row is gone).
+    index = worker.context.documents if worker.context is not None else None
+    admin = admin_deps(
+        settings, database=database, blobs=blobs, index=index, members_changed=members_changed
+    )
     manager = ConversationManager(
         database=database,
         dedupe=Deduplicator(redis, timedelta(seconds=settings.dedupe_ttl_seconds), prefix=prefix),
@@ -151,13 +186,24 @@ async def open_runtime(
         ),
         running=RunningJobs(redis, prefix=prefix, ttl=settings.running_job_ttl),
         members=MemberCache(redis, prefix=prefix, ttl=settings.member_cache_seconds),
-        blobs=BlobStore.for_data_dir(settings.data_dir),
+        blobs=blobs,
         bootstrap_owners=settings.bootstrap_owner_ids,
         prefix=prefix,
         metrics=metrics,
     )
     return Runtime(
-        settings, database, redis, queue, manager, registry, metrics, closers, mode, worker
+        settings,
+        database,
+        redis,
+        queue,
+        manager,
+        registry,
+        metrics,
+        closers,
+        mode,
+        worker,
+        governance_routes=[admin_api_routes(admin)],
+        encryption=encryption,
     )
 
 

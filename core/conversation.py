@@ -36,7 +36,7 @@ from core.dedupe import Deduplicator
 from core.delivery import ReplyLedger
 from core.errors import AccessDeniedError, QuotaExceededError, StorageError
 from core.events import Inbound, Reply
-from core.logging import bind_correlation_id, get_logger
+from core.logging import bind_inbound, get_logger
 from core.member_cache import MemberCache
 from core.membership import Member, identify, quota_policy
 from core.metrics import NexusMetrics
@@ -92,14 +92,14 @@ class ConversationManager:
     async def _accept(self, inbound: Inbound) -> Acceptance:
         if not inbound.addressed:
             return Acceptance("ignored")
-        bind_correlation_id(inbound.event_id)
+        bind_inbound(inbound)  # the adapter did too; accept may run in a task of its own
+        job_id = job_id_for(inbound, prefix=self._prefix)
         keys = inbound.dedupe_keys()
         if not await self._dedupe.claim(keys):
             log.info("event_duplicate", platform=inbound.platform)
             return Acceptance("duplicate")
         reservations: list[Reservation] = []
         try:
-            job_id = job_id_for(inbound, prefix=self._prefix)
             return await self._handle(inbound, job_id, reservations)
         except BaseException as exc:
             log.warning("event_not_accepted", error=type(exc).__name__)
@@ -131,6 +131,8 @@ class ConversationManager:
         try:
             await self._admit(inbound, member, kind, reservations)
         except (AccessDeniedError, QuotaExceededError) as refusal:
+            if isinstance(refusal, QuotaExceededError):
+                self._metrics.quota_refusals.labels(refusal.limit).inc()
             await self._audit_refusal(member, None, refusal)
             return self._reply(inbound, job_id, refusal.user_message)
         request = JobRequest(

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -28,23 +26,11 @@ from core.datasets.profile import profile_table
 from core.errors import InputError, RenderError
 from core.logging import get_logger
 from core.settings import IngestLimits
+from core.stopwatch import Stopwatch
 
 log = get_logger("engine")
 
 _DEFAULT_TABLE_ROWS = 200
-
-
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.timings_ms: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings_ms[name] = round((time.perf_counter() - started) * 1000, 2)
 
 
 def chart_name(question: str) -> str:
@@ -101,7 +87,7 @@ class AnalysisEngine:
         profiles: Sequence[DatasetProfile] | None = None,
     ) -> Answer:
         """Plan, execute and render; CPU work runs in a thread so the event loop stays free."""
-        watch = _Stopwatch()
+        watch = Stopwatch()
 
         def compute() -> tuple[Plan, AnalysisResult]:
             with watch.stage("profile"):
@@ -119,7 +105,7 @@ class AnalysisEngine:
 
     async def answer_plan(self, tables: Sequence[Table], question: str, plan: Plan) -> Answer:
         """Execute an already-made plan (an LLM-filled spec, an edited follow-up)."""
-        watch = _Stopwatch()
+        watch = Stopwatch()
 
         def compute() -> AnalysisResult:
             with watch.stage("execute"):
@@ -134,7 +120,7 @@ class AnalysisEngine:
         question: str,
         plan: Plan,
         result: AnalysisResult,
-        watch: _Stopwatch,
+        watch: Stopwatch,
     ) -> Answer:
         table = tables[plan.table_index]
         charts: list[Chart] = []
@@ -168,7 +154,7 @@ class AnalysisEngine:
         )
 
     async def _render(
-        self, figure: go.Figure, question: str, watch: _Stopwatch
+        self, figure: go.Figure, question: str, watch: Stopwatch
     ) -> tuple[list[Chart], str | None]:
         renderer = self._renderer
         if renderer is None:

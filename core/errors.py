@@ -15,6 +15,7 @@ the thread; everything else is reported as an internal failure.
     │   │   ├── MalformedFileError        parses as its type but is broken
     │   │   └── QuestionNotUnderstoodError  the planner cannot map the question
     │   ├── AccessDeniedError         role lacks a permission
+    │   │   └── AuthenticationError       no valid credential (admin API key): HTTP 401
     │   ├── QuotaExceededError        a limit is reached (says which, when it resets)
     │   ├── ProviderUnavailableError  every LLM provider failed (or none is configured)
     │   ├── ProviderRequestError      a provider refused the call: auth, bad request,
@@ -75,8 +76,22 @@ class AccessDeniedError(UserFacingError):
     """The actor's role does not grant the permission needed."""
 
 
+class AuthenticationError(AccessDeniedError):
+    """No valid credential: missing, malformed, unknown, expired or revoked API key."""
+
+
 class QuotaExceededError(UserFacingError):
-    """A quota is exhausted; the message says which and when it resets."""
+    """A quota is exhausted; the message says which and when it resets.
+
+    ``limit`` names the limit (``analyses_per_day``, ``llm_cost_usd_per_month``...)
+    for metrics and audit; the user reads only ``user_message``.
+    """
+
+    def __init__(
+        self, user_message: str, *, limit: str = "unknown", detail: str | None = None
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.limit = limit
 
 
 class ProviderUnavailableError(UserFacingError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Self
 
@@ -129,6 +130,13 @@ class Inbound(_Model):
             f"{self.workspace}:event:{self.event_id}",
             f"{self.workspace}:message:{self.channel_id}:{self.message_id}",
         ]
+
+    @property
+    def correlation_id(self) -> str:
+        """The id every log line about this message carries, from the adapter's ack to
+        the posted reply: a hash of the (channel, message id) dedupe key, so redeliveries
+        and Slack's two events for one message share it (it ends the job id, too)."""
+        return hashlib.sha256(self.dedupe_keys()[1].encode()).hexdigest()[:32]
 
     def conversation(self) -> ConversationRef:
         """Where the answer to this message is posted."""

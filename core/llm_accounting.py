@@ -127,6 +127,7 @@ class QuotaBudgetGuard:
                     resets_at=limit.resets_at,
                     now=self._clock(),
                 ),
+                limit=limit.name,
                 detail=f"llm budget {limit.name} for {workspace}: used={limit.used} "
                 f"limit={limit.limit} estimate={estimated_cost_usd}",
             )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
+
+if TYPE_CHECKING:
+    from core.events import Inbound
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -46,6 +49,13 @@ def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     return logger
 
 
-def bind_correlation_id(correlation_id: str) -> None:
-    """Attach a correlation id (event id or job id) to every log line in this context."""
-    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+def bind_inbound(inbound: Inbound) -> None:
+    """Tie this context's log lines to one inbound message (see ``Inbound.correlation_id``);
+    adapters call it before accepting, the worker before running the message's job."""
+    bind_correlation_id(inbound.correlation_id, event_id=inbound.event_id)
+
+
+def bind_correlation_id(correlation_id: str, **context: str) -> None:
+    """Attach a correlation id (the job id, or an event id before there is a job) and any
+    other ``context`` ids to every log line in this context."""
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id, **context)

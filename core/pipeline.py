@@ -33,12 +33,13 @@ from core.errors import (
     AccessDeniedError,
     InputError,
     QuestionNotUnderstoodError,
+    QuotaExceededError,
     StorageError,
     UserFacingError,
 )
 from core.events import FileRef
 from core.job_records import JobRecords
-from core.logging import bind_correlation_id, get_logger
+from core.logging import bind_inbound, get_logger
 from core.metrics import NexusMetrics
 from core.ports import PlatformIO, PlatformRegistry
 from core.queue import JobRequest
@@ -89,7 +90,7 @@ class Pipeline:
 
     async def run(self, request: JobRequest, *, job_id: str, attempt: int) -> dict[str, Any]:
         """Run the job; returns a small JSON-safe summary (ARQ keeps it as the result)."""
-        bind_correlation_id(job_id)
+        bind_inbound(request.inbound)
         started = time.perf_counter()
         io = self._registry.get(request.inbound.platform)
         if not await self._records.begin(request, job_id, await self._ledger.state(job_id)):
@@ -110,7 +111,10 @@ class Pipeline:
                 raise Retry(defer=self._backoff * 2 ** (attempt - 1)) from exc
             status, error = "failed", type(exc).__name__
             work = await self._fail(request, job_id, exc, reserved)
+        delivering = time.perf_counter()
         await self._deliver(request, job_id, io, work, (status, error), attempt, reserved)
+        deliver_ms = (time.perf_counter() - delivering) * 1000
+        self._metrics.observe_stages({**work.timings_ms, "deliver": deliver_ms})
         self._metrics.jobs.labels(request.kind, status).inc()
         self._metrics.job_seconds.labels(request.kind).observe(time.perf_counter() - started)
         return {"status": status}
@@ -150,6 +154,8 @@ class Pipeline:
     async def _fail(
         self, request: JobRequest, job_id: str, error: Exception, reserved: list[Reservation]
     ) -> Work:
+        if isinstance(error, QuotaExceededError):
+            self._metrics.quota_refusals.labels(error.limit).inc()
         if isinstance(error, UserFacingError):
             log.info("job_refused", error=type(error).__name__)  # its text may quote data
         else:

@@ -16,7 +16,6 @@ A job's argument is one :class:`JobRequest`, JSON all the way down.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -62,8 +61,7 @@ def job_id_for(inbound: Inbound, *, prefix: str = "nexus") -> str:
     The message key, not the event id: Slack's ``app_mention`` and ``message`` for one
     tagged message carry different event ids but must be one job.
     """
-    message_key = inbound.dedupe_keys()[1]
-    return f"{prefix}:job:{hashlib.sha256(message_key.encode()).hexdigest()[:32]}"
+    return f"{prefix}:job:{inbound.correlation_id}"
 
 
 def _json_default(value: object) -> object:
@@ -101,6 +99,10 @@ class JobQueue(Protocol):
 
     async def ping(self) -> None:
         """Raise :class:`StorageError` unless the queue is reachable (``/readyz``)."""
+        ...
+
+    async def depth(self) -> int:
+        """Jobs queued or running (``nexus_queue_depth``; KEDA scales workers on it)."""
         ...
 
     async def close(self) -> None: ...
@@ -150,6 +152,12 @@ class ArqQueue:
     async def ping(self) -> None:
         try:
             await self._redis.ping()
+        except (RedisError, OSError) as exc:
+            raise StorageError(f"redis unreachable: {exc}") from exc
+
+    async def depth(self) -> int:
+        try:
+            return int(await self._redis.zcard(self.queue_name))
         except (RedisError, OSError) as exc:
             raise StorageError(f"redis unreachable: {exc}") from exc
 
@@ -222,6 +230,9 @@ class InProcessQueue:
 
     async def ping(self) -> None:
         return None
+
+    async def depth(self) -> int:
+        return len(self._tasks)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

@@ -227,6 +227,7 @@ class Quotas:
                     resets_at=resets[index],
                     now=now,
                 ),
+                limit=limit.name,
                 detail=f"quota {limit.name} for {workspace}: used={used} "
                 f"limit={maximum} amount={amount} resets_at={resets[index].isoformat()}",
             )

@@ -70,6 +70,22 @@ class SandboxLimits(BaseSettings):
     """An E2B sandbox unused this long is closed; the next question creates a new one."""
 
 
+class DocumentLimits(BaseSettings):
+    """Limits and chunking of uploaded text documents (``NEXUS_DOC_*``, core/documents)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEXUS_DOC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    max_bytes: int = 25 * 1024 * 1024
+    max_pages: int = 1000
+    max_chunks: int = 5000
+    """A document cutting into more chunks than this is refused as too large."""
+    chunk_chars: int = 1200
+    chunk_overlap_chars: int = 200
+    """Text repeated from the end of one chunk at the start of the next."""
+
+
 class Settings(BaseSettings):
     """Process-wide configuration; see ``.env.example`` for every variable."""
 
@@ -118,6 +134,9 @@ class Settings(BaseSettings):
     teams_tenant_id: str | None = None
     teams_openid_metadata_url: str | None = None
     teams_token_issuer: str | None = None
+    # Development only: with no TEAMS_APP_ID, accept unsigned activities (Bot Framework
+    # Emulator). Auth can never be turned off by leaving a credential empty.
+    teams_dev_mode: bool = False
 
     # LLM providers (base URLs are read by the SDKs themselves as well)
     openai_api_key: SecretStr | None = None
@@ -168,6 +187,21 @@ class Settings(BaseSettings):
     e2b_api_key: SecretStr | None = None
     sandbox_limits: SandboxLimits = Field(default_factory=SandboxLimits)
 
+    # Documents and retrieval (core/documents, core/retrieval)
+    document_limits: DocumentLimits = Field(default_factory=DocumentLimits)
+    # auto: OpenAI embeddings with OPENAI_API_KEY, else none (BM25 full-text search
+    # alone); local: all-MiniLM-L6-v2 on the CPU (the `embeddings` extra).
+    embedder: Literal["auto", "openai", "local", "none"] = Field(
+        default="auto", validation_alias=AliasChoices("NEXUS_EMBEDDER")
+    )
+    openai_embedding_model: str = Field(
+        default="text-embedding-3-small",
+        validation_alias=AliasChoices("NEXUS_OPENAI_EMBEDDING_MODEL"),
+    )
+    milvus_collection: str = Field(
+        default="nexus_chunks", validation_alias=AliasChoices("NEXUS_MILVUS_COLLECTION")
+    )
+
     # State
     redis_url: str | None = None
     database_url: str | None = None
@@ -201,6 +235,13 @@ class Settings(BaseSettings):
         default=7 * 24 * 3600, validation_alias=AliasChoices("NEXUS_REPLY_MARKER_TTL")
     )
     worker_max_jobs: int = Field(default=10, validation_alias=AliasChoices("NEXUS_WORKER_MAX_JOBS"))
+    # Each `nexus worker` serves its own /metrics here (0 = off); scrape every worker.
+    worker_metrics_port: int = Field(
+        default=9464, ge=0, le=65535, validation_alias=AliasChoices("NEXUS_WORKER_METRICS_PORT")
+    )
+    worker_metrics_host: str = Field(
+        default="0.0.0.0", validation_alias=AliasChoices("NEXUS_WORKER_METRICS_HOST")
+    )
     # Seconds a member's role is reused without asking the database (0: always ask);
     # role changes invalidate it at once through a Redis version (core/member_cache.py).
     member_cache_seconds: float = Field(
@@ -216,6 +257,32 @@ class Settings(BaseSettings):
     # Charts
     chart_timeout_seconds: float = Field(
         default=20.0, validation_alias=AliasChoices("NEXUS_CHART_TIMEOUT")
+    )
+
+    # Local web chat at / (adapters/playground). It has no login, so it is off unless
+    # set, except that `nexus dev` on loopback turns it on when unset (bot/server_cli.py).
+    playground: bool | None = Field(default=None, validation_alias=AliasChoices("NEXUS_PLAYGROUND"))
+
+    # Governance (core/governance, docs/governance.md)
+    # Comma list of Fernet keys: the first encrypts, all decrypt (rotation). Unset:
+    # uploads, results and platform tokens are stored in plaintext, and /readyz says so.
+    encryption_keys: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("NEXUS_ENCRYPTION_KEYS")
+    )
+    # Bearer token /metrics requires when set; unset: /metrics is open.
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("NEXUS_METRICS_TOKEN")
+    )
+    # Requests per minute one admin API key may make (a key may carry its own limit).
+    admin_api_rate_limit: int = Field(
+        default=120, validation_alias=AliasChoices("NEXUS_ADMIN_API_RATE_LIMIT")
+    )
+    # Days uploads, datasets, documents, thread history and results are kept when a
+    # workspace sets nothing else (0 = keep forever).
+    retention_days: int = Field(default=30, validation_alias=AliasChoices("NEXUS_RETENTION_DAYS"))
+    # Region for national-format phone numbers in PII redaction (ISO 3166 code).
+    redaction_phone_region: str = Field(
+        default="US", validation_alias=AliasChoices("NEXUS_REDACTION_PHONE_REGION")
     )
 
     # Optional error reporting

@@ -6,6 +6,8 @@ in-process queue, so both run jobs with identical code and wiring.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,17 +18,23 @@ from core.answering import Answerer
 from core.blobs import BlobStore
 from core.charts.renderer import ChartRenderer
 from core.delivery import ReplyLedger
+from core.governance.encryption import secret_box
+from core.governance.redacting_provider import DatabaseGovernance, redacting
+from core.governance.redaction import Redactor
 from core.job_records import JobRecords
 from core.llm.factory import build_router
 from core.llm.router import LLMRouter
 from core.llm_accounting import LedgerUsageRecorder, QuotaBudgetGuard
 from core.logging import get_logger
 from core.metrics import NexusMetrics
+from core.metrics_collectors import BreakerStates
 from core.pipeline import Pipeline
 from core.ports import PlatformRegistry
 from core.quotas import Quotas
+from core.retrieval.library import DocumentLibrary, open_documents
 from core.running_jobs import RunningJobs
 from core.sandbox.factory import create_sandbox
+from core.sandbox.metered import MeteredSandbox
 from core.sandbox.protocol import Sandbox
 from core.settings import IngestLimits, Settings
 from core.storage.db import Database
@@ -49,6 +57,9 @@ class WorkerContext:
     sandbox: Sandbox | None = None
     sandbox_note: str = NO_SANDBOX
     """The ``/readyz`` line when there is no running sandbox: why not."""
+    unregister: Callable[[], None] | None = None
+    """Takes this context's scrape-time collectors off the metrics registry."""
+    documents: DocumentLibrary | None = None
 
     def status_lines(self) -> list[str]:
         """``/readyz`` lines for the optional parts; degraded is not unready."""
@@ -67,7 +78,9 @@ class WorkerContext:
         return lines
 
     async def close(self) -> None:
-        for part in (self.sandbox, self.renderer):
+        if self.unregister is not None:
+            self.unregister()
+        for part in (self.sandbox, self.renderer, self.documents):
             if part is not None:
                 try:
                     await part.close()
@@ -83,10 +96,11 @@ def _has_llm_key(settings: Settings) -> bool:
     return any(key is not None for key in keys)
 
 
-async def _start_sandbox(settings: Settings) -> tuple[Sandbox | None, str]:
+async def _start_sandbox(settings: Settings, metrics: NexusMetrics) -> tuple[Sandbox | None, str]:
     """The started sandbox, or None and why (a sandbox that fails to start disables
     generated code; spec answers still work, and ``/readyz`` says so)."""
-    sandbox = create_sandbox(settings)  # a misconfiguration (e2b without key) raises
+    # A misconfiguration (e2b without key) raises.
+    sandbox = MeteredSandbox(create_sandbox(settings), metrics.sandbox_runs)
     try:
         await sandbox.start()  # 5-25 s: paid at startup, not by the first question
     except Exception as exc:
@@ -111,16 +125,20 @@ async def open_worker_context(
     and the workspace's token/cost quotas) and a started sandbox for generated code;
     without one, neither: the deterministic planner answers alone, as before.
     """
+    metrics = metrics or NexusMetrics()
     database = Database(settings.resolved_database_url)
     await database.migrate()
     renderer: ChartRenderer | None = None
     if charts:
-        renderer = ChartRenderer(timeout=settings.chart_timeout_seconds)
+        renderer = ChartRenderer(
+            timeout=settings.chart_timeout_seconds,
+            on_render=metrics.chart_render_seconds.observe,
+        )
         if renderer.available:
             await renderer.start()  # a cold browser costs 2-4 s; pay it before the first job
         else:
             log.warning("charts_unavailable", reason=renderer.unavailable_reason)
-    blobs = BlobStore.for_data_dir(settings.data_dir)
+    blobs = BlobStore.for_data_dir(settings.data_dir, box=secret_box(settings))
     quotas = Quotas(redis, prefix=settings.redis_prefix)
     ledger = ReplyLedger(
         redis,
@@ -131,6 +149,7 @@ async def open_worker_context(
     router: LLMRouter | None = None
     sandbox: Sandbox | None = None
     sandbox_note = NO_SANDBOX
+    unregister: Callable[[], None] | None = None
     if _has_llm_key(settings):  # no key, no router: the planner answers alone
         router = build_router(
             settings,
@@ -138,8 +157,18 @@ async def open_worker_context(
             usage=LedgerUsageRecorder(database=database, quotas=quotas),
             budget=QuotaBudgetGuard(database=database, quotas=quotas),
             cache_prefix=f"{settings.redis_prefix}:llm",
+            observer=metrics,
+            # PII redaction per workspace policy, on every call that leaves the process.
+            wrap_provider=redacting(
+                DatabaseGovernance(database),
+                Redactor(phone_region=settings.redaction_phone_region),
+            ),
         )
-        sandbox, sandbox_note = await _start_sandbox(settings)
+        breakers = BreakerStates(router)
+        metrics.registry.register(breakers)
+        unregister = functools.partial(metrics.registry.unregister, breakers)
+        sandbox, sandbox_note = await _start_sandbox(settings, metrics)
+    documents = await open_documents(settings, database)  # milvus-lite or a Milvus server
     answerer = Answerer(
         database=database,
         blobs=blobs,
@@ -148,6 +177,7 @@ async def open_worker_context(
         limits=limits,
         router=router,
         sandbox=sandbox,
+        documents=documents,
     )
     timeout = settings.job_timeout_seconds
     deadline = max(timeout - DEADLINE_MARGIN_SECONDS, timeout * 0.8)
@@ -169,4 +199,6 @@ async def open_worker_context(
         router=router,
         sandbox=sandbox,
         sandbox_note=sandbox_note,
+        unregister=unregister,
+        documents=documents,
     )

@@ -19,9 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 from arq.connections import RedisSettings
+from arq.cron import cron
 from arq.worker import create_worker, func
 
 from core.errors import ConfigurationError
+from core.governance.retention import build_sweeper
 from core.metrics import NexusMetrics
 from core.ports import PlatformRegistry
 from core.queue import deserialize, serialize
@@ -55,6 +57,13 @@ def worker_settings(
         if on_context is not None:
             on_context(ctx["worker"])
 
+    async def sweep_retention(ctx: dict[str, Any]) -> dict[str, Any]:
+        """Hourly: delete what each workspace's retention no longer keeps (audited)."""
+        worker: WorkerContext = ctx["worker"]
+        sweeper = build_sweeper(settings, worker.database, index=worker.documents)
+        report = await sweeper.sweep()
+        return {"workspaces": len(report)}
+
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         worker = ctx.get("worker")
         if worker is not None:
@@ -67,6 +76,8 @@ def worker_settings(
             func(answer_question, name="answer_question"),
             func(ingest_upload, name="ingest_upload"),
         ],
+        # unique: one sweep at a time across all workers sharing the queue.
+        "cron_jobs": [cron(sweep_retention, minute=17, unique=True, run_at_startup=False)],
         "queue_name": settings.queue_name,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "job_serializer": serialize,

@@ -21,7 +21,7 @@ from discord import app_commands
 from adapters.discord.commands import build_commands
 from adapters.discord.convert import MessageFacts, interaction_to_inbound, message_to_inbound
 from core.events import Inbound, Reply
-from core.logging import bind_correlation_id, get_logger
+from core.logging import bind_inbound, get_logger
 from core.ports import Intake, ReplySender
 
 log = get_logger("adapters.discord.gateway")
@@ -115,9 +115,9 @@ class NexusGateway(discord.AutoShardedClient):
 
     async def on_command(self, interaction: discord.Interaction) -> None:
         payload = wire_payload(interaction)
-        bind_correlation_id(payload["id"])
-        deferred = await self._defer(interaction)
         inbound = interaction_to_inbound(payload)
+        bind_inbound(inbound)
+        deferred = await self._defer(interaction)
         await self._accept(inbound, answer_failures=deferred)
 
     async def _defer(self, interaction: discord.Interaction) -> bool:
@@ -136,7 +136,7 @@ class NexusGateway(discord.AutoShardedClient):
         inbound = message_to_inbound(message_facts(message, self.user.id))
         if inbound is None:
             return
-        bind_correlation_id(inbound.event_id)
+        bind_inbound(inbound)
         await self._accept(inbound, answer_failures=True)
 
     async def _accept(self, inbound: Inbound, *, answer_failures: bool) -> None:

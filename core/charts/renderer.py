@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -69,6 +70,7 @@ class ChartRenderer:
         scale: float = 1.0,
         tabs: int = 1,
         search: bool = True,
+        on_render: Callable[[float], None] | None = None,
     ) -> None:
         if timeout <= 0 or width <= 0 or height <= 0 or scale <= 0 or tabs < 1:
             raise ValueError("timeout, width, height, scale must be > 0 and tabs >= 1")
@@ -84,6 +86,8 @@ class ChartRenderer:
         self._kaleido: WarmKaleido | None = None
         # Bumped by close(): renders begun before it must not relaunch the browser.
         self._epoch = 0
+        self._on_render = on_render
+        """Told the seconds of each successful render (``nexus_chart_render_seconds``)."""
 
     @property
     def available(self) -> bool:
@@ -156,12 +160,15 @@ class ChartRenderer:
         opts = {"format": "png", "width": w, "height": h, "scale": self._scale}
         expected = (round(w * self._scale), round(h * self._scale))
         epoch = self._epoch
+        started = time.perf_counter()
         failure: Exception | None = None
         for attempt in (1, 2):
             k = await self._ensure_started(epoch)
             try:
                 png = await self._render_once(k, spec, opts, attempt_timeout or self._timeout)
                 _check_png(png, expected)
+                if self._on_render is not None:
+                    self._on_render(time.perf_counter() - started)
                 return png
             except KaleidoError as exc:
                 # plotly.js rejected the figure itself; another browser would too.

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from core.llm.accounting import BudgetGuard, UsageRecorder
 from core.llm.cache import LLMCache
 from core.llm.circuit import CircuitBreaker
+from core.llm.observer import RouterObserver
 from core.llm.pricing import ModelPrice, PriceTable
 from core.llm.providers.anthropic_provider import AnthropicProvider
 from core.llm.providers.base import Provider
@@ -81,9 +82,16 @@ def build_router(
     budget: BudgetGuard | None = None,
     clock: Callable[[], float] = time.monotonic,
     cache_prefix: str = "nexus:llm",
+    observer: RouterObserver | None = None,
+    wrap_provider: Callable[[Provider], Provider] | None = None,
 ) -> LLMRouter:
-    """The production router; ``redis`` enables the deterministic-call cache."""
+    """The production router; ``redis`` enables the deterministic-call cache.
+
+    ``wrap_provider`` wraps each provider (PII redaction, core/governance) so every
+    external call passes through it."""
     providers = build_providers(settings)
+    if wrap_provider is not None:
+        providers = {name: wrap_provider(provider) for name, provider in providers.items()}
     chain = default_chain(settings, set(providers))
     log.info("llm.providers", chain=chain, configured=sorted(providers))
     overrides = {m: ModelPrice(i, o) for m, (i, o) in settings.llm_prices.items()}
@@ -108,4 +116,5 @@ def build_router(
         usage=usage,
         budget=budget,
         deadline_seconds=settings.llm_deadline_seconds,
+        observer=observer,
     )

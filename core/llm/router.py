@@ -40,6 +40,7 @@ from core.llm.attempts import Attempts, Spend
 from core.llm.cache import LLMCache
 from core.llm.circuit import CircuitBreaker
 from core.llm.errors import ProviderFailure, rejection_error
+from core.llm.observer import NoObserver, RouterObserver
 from core.llm.pricing import PriceTable
 from core.llm.providers.base import Provider
 from core.llm.types import ChatRequest, ChatResponse, Deadline
@@ -68,6 +69,7 @@ class LLMRouter:
         budget: BudgetGuard | None = None,
         deadline_seconds: float = 60.0,
         max_retry_wait_seconds: float = 10.0,
+        observer: RouterObserver | None = None,
     ) -> None:
         self._providers = {provider.name: provider for provider in providers}
         self._default_chain = list(default_chain or self._providers)
@@ -78,10 +80,15 @@ class LLMRouter:
         self._budget = budget
         self._deadline_seconds = deadline_seconds
         self._max_retry_wait = max_retry_wait_seconds
+        self._observer: RouterObserver = observer or NoObserver()
 
     @property
     def default_chain(self) -> list[str]:
         return list(self._default_chain)
+
+    @property
+    def provider_names(self) -> list[str]:
+        return list(self._providers)
 
     def breaker(self, provider: str) -> CircuitBreaker:
         return self._breakers[provider]
@@ -110,6 +117,7 @@ class LLMRouter:
             hit = await self._cache.get(request, models)
             if hit is not None:
                 log.info("llm.cache_hit", workspace=request.workspace, provider=hit.provider)
+                self._observer.llm_call(hit.provider, hit.model, "cached")
                 return hit
         if self._budget is not None:
             estimate = max(self._prices.estimate(request, model) for model in models)
@@ -146,11 +154,15 @@ class LLMRouter:
         attempts: Attempts,
     ) -> ChatResponse:
         candidates = providers
+        failed: str | None = None
         for pass_number in (1, 2):
             for provider in candidates:
+                if failed is not None:
+                    self._observer.llm_failover(failed, provider.name)
                 response = await self._attempt(provider, request, deadline, attempts)
                 if response is not None:
                     return response
+                failed = provider.name
             if pass_number == 2 or not attempts.retry_at:
                 break
             loop_now = asyncio.get_running_loop().time()
@@ -198,6 +210,7 @@ class LLMRouter:
             raise
         attempts.current = None
         breaker.record_success()
+        self._observer.llm_call(name, response.model, "ok")
         cost = self._prices.cost(response.model, response.tokens_in, response.tokens_out)
         response = response.model_copy(update={"cost_usd": cost})
         attempts.spent.append(
@@ -237,6 +250,7 @@ class LLMRouter:
             cost = self._prices.cost(model, failure.tokens_in, failure.tokens_out)
             attempts.spent.append(Spend(name, model, failure.tokens_in, failure.tokens_out, cost))
         attempts.outcomes[name] = failure.label
+        self._observer.llm_call(name, failure.model or "unknown", failure.kind.value)
         log.warning(
             "llm.provider_failed",
             workspace=request.workspace,
@@ -248,6 +262,10 @@ class LLMRouter:
         )
 
     async def _record_spend(self, request: ChatRequest, attempts: Attempts) -> None:
+        for spend in attempts.spent:
+            self._observer.llm_spend(
+                spend.provider, spend.model, spend.tokens_in, spend.tokens_out, spend.cost_usd
+            )
         if self._usage is None:
             return
         for spend in attempts.spent:

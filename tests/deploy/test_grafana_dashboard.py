@@ -11,7 +11,10 @@ import pytest
 from deploy_support import ROOT
 from prometheus_client import CollectorRegistry
 
+from core.llm.router import LLMRouter
 from core.metrics import NexusMetrics
+from core.metrics_collectors import BreakerStates, QueueDepth
+from core.queue import InProcessQueue
 
 DASHBOARD = ROOT / "manifests" / "grafana-dashboard.json"
 CATALOGUE_ROW = re.compile(
@@ -85,6 +88,9 @@ def test_catalogue_status_matches_core_metrics() -> None:
     proposed series is implemented, this fails until the table says so."""
     registry = CollectorRegistry()
     NexusMetrics(registry)
+    # The scrape-time collectors (queue depth, circuit breakers) on the same registry.
+    QueueDepth(InProcessQueue({}, job_timeout=1, max_tries=1), "q", registry)
+    registry.register(BreakerStates(LLMRouter([])))
     families = {family.name for family in registry.collect()}  # counters: without _total
     assert "nexus_jobs" in families
     for name, status in _catalogue().items():

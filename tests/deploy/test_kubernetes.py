@@ -20,6 +20,8 @@ from deploy_support import K8S_DIR, kubernetes_documents, load_schema, load_yaml
 
 from core.settings import Settings
 
+METRICS_PORT = Settings.model_fields["worker_metrics_port"].default
+
 # The oldest and newest Kubernetes minor versions the manifests are meant for.
 K8S_VERSIONS = ("1.29", "1.37")
 CRD_SCHEMAS = {
@@ -164,7 +166,13 @@ def test_configmap_and_secret_use_real_setting_names() -> None:
 
 def test_worker_egress_is_dns_state_and_public_https_only() -> None:
     policy = _by_kind("NetworkPolicy", "nexus-worker")
-    assert policy["spec"]["ingress"] == []
+    (scrape,) = policy["spec"]["ingress"]  # Prometheus, on the metrics port only
+    assert [p["port"] for p in scrape["ports"]] == [METRICS_PORT]
+    worker = _by_kind("Deployment", "nexus-worker")
+    (port,) = _container(worker)["ports"]
+    assert (port["name"], port["containerPort"]) == ("metrics", METRICS_PORT)
+    annotations = worker["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port["containerPort"])
     ports = set()
     for rule in policy["spec"]["egress"]:
         for port in rule["ports"]:

@@ -23,7 +23,7 @@ from aiohttp import ClientSession, web
 from adapters.testing import DictFetcher, InMemoryAdapter, RecordingSender, memory_io
 from bot.platforms import StaticPlugin
 from bot.runtime import Runtime, open_runtime
-from bot.web import build_app
+from bot.serving import runtime_app
 from core.charts.renderer import ChartRenderer
 from core.events import FileRef
 from core.ports import Acceptance
@@ -88,13 +88,7 @@ async def running_app(
     runtime = await open_runtime(settings, plugins=[plugin], mode="dev", charts=charts)
     runner: web.AppRunner | None = None
     try:
-        app = build_app(
-            intake=runtime.manager,
-            registry=runtime.registry,
-            metrics=runtime.metrics.registry,
-            checks=runtime.checks(),
-            platform_status=[plugin.status],
-        )
+        app = runtime_app(runtime, [plugin])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -11,39 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from metrics_scrape import Scrape, parse
 from ops_support import QUESTION, App, charts_available, running_app, tips_with_marker
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 from redis.asyncio import Redis
-
-
-@dataclass(frozen=True)
-class Scrape:
-    families: set[str]
-    samples: list[Sample]
-
-    def value(self, name: str, **labels: str) -> float:
-        return _sum(self.samples, name, labels)
-
-
-def _sum(samples: Iterable[Sample], name: str, labels: dict[str, str]) -> float:
-    return sum(
-        s.value
-        for s in samples
-        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 async def _scrape(app: App) -> Scrape:
     status, text = await app.get("/metrics")
     assert status == 200
-    families = list(text_string_to_metric_families(text))
-    return Scrape({f.name for f in families}, [s for f in families for s in f.samples])
+    return parse(text)
 
 
 async def _one_job(redis_url: str, data_dir: Path) -> Scrape:
@@ -93,3 +72,17 @@ def test_job_outcome_duration_and_reply(after_job: Scrape) -> None:
     assert after_job.value("nexus_job_seconds_count", kind="answer_question") == 1
     assert after_job.value("nexus_job_seconds_sum", kind="answer_question") > 0
     assert after_job.value("nexus_replies_total", outcome="posted") == 1
+
+
+def test_stage_durations_and_chart_render_time(after_job: Scrape) -> None:
+    stages = after_job.label_values("nexus_job_stage_seconds_count", "stage")
+    assert {"fetch", "ingest", "profile", "plan", "execute", "render", "deliver"} <= stages
+    for stage in stages:
+        assert after_job.value("nexus_job_stage_seconds_count", stage=stage) == 1, stage
+    assert after_job.value("nexus_chart_render_seconds_count") == 1
+    assert after_job.value("nexus_chart_render_seconds_sum") > 0
+
+
+def test_queue_depth_is_read_at_scrape_time(after_job: Scrape) -> None:
+    assert "nexus_queue_depth" in after_job.families
+    assert after_job.value("nexus_queue_depth") == 0  # the one job is done

@@ -20,13 +20,14 @@ import pytest
 import slack_payloads as payloads
 from aiohttp import web
 from fake_slack import FakeSlack, Upload
+from ops.metrics_scrape import scrape
 from png_check import png_size
 from redis.asyncio import Redis
 from slack_harness import Nexus, install, serve
 
 from adapters.slack.plugin import SlackPlugin
 from bot.runtime import open_runtime
-from bot.web import build_app
+from bot.serving import runtime_app
 from core.settings import Settings
 from core.storage.repositories import datasets, workspaces
 
@@ -71,13 +72,7 @@ async def start_nexus(
         )
         plugin = SlackPlugin(settings)
         runtime = await open_runtime(settings, plugins=[plugin], mode="dev", charts=True)
-        app = build_app(
-            intake=runtime.manager,
-            registry=runtime.registry,
-            metrics=runtime.metrics.registry,
-            routes=[lambda a: plugin.install_routes(a, runtime.manager)],
-        )
-        runner, url = await serve(app)
+        runner, url = await serve(runtime_app(runtime, [plugin]))
         await plugin.start(runtime.manager)
         nexus = Nexus(runtime, plugin, url)
         started.append((nexus, runner))
@@ -132,6 +127,9 @@ async def test_file_then_mention_in_a_thread_is_answered_there_with_a_chart(
     await fake_slack.wait_until(
         lambda: fake_slack.reactions == {("C1", "50.2", "white_check_mark")}
     )
+    metrics = await scrape(nexus.url)
+    assert metrics.value("nexus_ack_seconds_count", platform="slack") == 2  # upload + ask
+    assert metrics.value("nexus_events_rejected_total") == 0
 
 
 async def test_forged_and_stale_requests_enqueue_nothing(
@@ -147,6 +145,10 @@ async def test_forged_and_stale_requests_enqueue_nothing(
     async with nexus.runtime.database.session() as session:
         assert await workspaces.get(session, "slack:T1") is None  # not even provisioned
     assert fake_slack.messages == [] and fake_slack.reactions == set()
+    metrics = await scrape(nexus.url)
+    assert metrics.value("nexus_events_rejected_total", platform="slack", reason="signature") == 2
+    assert metrics.value("nexus_ack_seconds_count", platform="slack") == 2
+    assert metrics.value("nexus_events_total") == 0  # nothing reached the manager
 
 
 async def test_a_retried_delivery_and_its_message_twin_get_one_answer(
