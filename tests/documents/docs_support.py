@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import docx
 from fpdf import FPDF
@@ -14,6 +15,8 @@ from pypdf import PdfReader, PdfWriter
 def pdf_bytes(pages: Sequence[str], *, bookmarks: Sequence[tuple[str, int]] = ()) -> bytes:
     """One page per text; ``bookmarks``: (title, 1-based page) top-level outline entries."""
     pdf = FPDF()
+    # A fixed creation date: the same pages make the same bytes (re-upload tests).
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
     pdf.set_font("Helvetica", size=11)
     for number, text in enumerate(pages, 1):
         pdf.add_page()

@@ -90,12 +90,13 @@ async def _reply(stack: Stack, accepted: Acceptance) -> list[Segment]:
 
 
 async def test_upload_ask_with_citations_then_forget(stack: Stack) -> None:
-    uploaded = await stack.upload("terms.pdf", pdf_bytes(PAGES), **THREAD)
+    pdf = pdf_bytes(PAGES)  # once: the PDF carries its creation time
+    uploaded = await stack.upload("terms.pdf", pdf, **THREAD)
     assert await stack.answer(uploaded) == (
         "Indexed terms.pdf: 3 pages, 3 passages.\n"
         "Ask me about them and I'll answer with references to the passages."
     )
-    again = await stack.upload("terms.pdf", pdf_bytes(PAGES), **THREAD)
+    again = await stack.upload("terms.pdf", pdf, **THREAD)
     assert (await stack.answer(again)).startswith("Already had terms.pdf: 3 pages, 3 passages.")
 
     segments = await _reply(stack, await stack.say("how long are batteries covered?", **THREAD))
