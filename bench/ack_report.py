@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import multiprocessing as mp
+import time
+import uuid
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 
+import aiohttp
 from rich.console import Console
 from rich.table import Table
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+Result = tuple[list[float], int, float]
+"""(latencies in ms, errors, achieved requests/s) of one load run."""
+
+RequestFactory = Callable[[int, str], tuple[bytes, dict[str, str]]]
+"""``(n, run id) -> (body, headers)``, signed as it leaves; picklable (a module-level
+function or a ``functools.partial`` of one), because it runs in the generator process."""
 
 Row = tuple[str, list[float], int, float]
 """(target, latencies in ms, errors, achieved requests/s); the first row is the baseline."""
@@ -48,3 +62,51 @@ def ack_arguments(description: str, unit: str) -> argparse.Namespace:
     parser.add_argument("--database-url", help="default: a temporary PostgreSQL database")
     parser.add_argument("--postgres-admin-url", default=PG_ADMIN, help="creates that database")
     return parser.parse_args()
+
+
+async def _open_loop(
+    url: str, request: RequestFactory, ok_status: int, rate: float, seconds: float
+) -> Result:
+    """Each request leaves at its scheduled time; latency counts from that time, so a
+    server falling behind shows it."""
+    run = uuid.uuid4().hex[:8]
+    latencies: list[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one(n: int, due: float) -> None:
+            nonlocal errors
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            body, headers = request(n, run)
+            try:
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    ok = resp.status == ok_status
+            except aiohttp.ClientError:
+                ok = False
+            latencies.append((time.perf_counter() - due) * 1000)
+            errors += not ok
+
+        start = time.perf_counter() + 0.2
+        total = int(rate * seconds)
+        await asyncio.gather(*(one(n, start + n / rate) for n in range(total)))
+        elapsed = time.perf_counter() - start
+    return latencies, errors, total / elapsed
+
+
+def _generate(args: tuple[str, RequestFactory, int, float, float], conn: Connection) -> None:
+    conn.send(asyncio.run(_open_loop(*args)))
+    conn.close()
+
+
+async def load(
+    url: str, request: RequestFactory, *, ok_status: int, rate: float, seconds: float
+) -> Result:
+    """Open-loop load from a separate process (the server under test keeps its cores)."""
+    parent, child = mp.get_context("spawn").Pipe(duplex=False)
+    args = (url, request, ok_status, rate, seconds)
+    process = mp.get_context("spawn").Process(target=_generate, args=(args, child))
+    process.start()
+    result: Result = await asyncio.to_thread(parent.recv)
+    await asyncio.to_thread(process.join)
+    return result

@@ -36,8 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from ack_report import ack_arguments, print_ack_table
+from ack_report import ack_arguments, load, print_ack_table
 from aiohttp import web
 from redis.asyncio import Redis
 from rich.console import Console
@@ -68,46 +67,6 @@ def signed_event(n: int, run: str) -> tuple[bytes, dict[str, str]]:
     digest = hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
     signature = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
     return body.encode(), {"Content-Type": "application/json", **signature}
-
-
-async def _generate(url: str, rate: float, seconds: float) -> tuple[list[float], int, float]:
-    run = uuid.uuid4().hex[:8]
-    latencies: list[float] = []
-    errors = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-
-        async def one(n: int, due: float) -> None:
-            nonlocal errors
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            body, headers = signed_event(n, run)
-            try:
-                async with session.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    ok = resp.status == 200
-            except aiohttp.ClientError:
-                ok = False
-            latencies.append((time.perf_counter() - due) * 1000)
-            errors += not ok
-
-        start = time.perf_counter() + 0.2
-        total = int(rate * seconds)
-        await asyncio.gather(*(one(n, start + n / rate) for n in range(total)))
-        elapsed = time.perf_counter() - start
-    return latencies, errors, total / elapsed
-
-
-def generate(url: str, rate: float, seconds: float, conn: Connection) -> None:
-    conn.send(asyncio.run(_generate(url, rate, seconds)))
-    conn.close()
-
-
-async def load(url: str, rate: float, seconds: float) -> tuple[list[float], int, float]:
-    parent, child = mp.get_context("spawn").Pipe(duplex=False)
-    process = mp.get_context("spawn").Process(target=generate, args=(url, rate, seconds, child))
-    process.start()
-    result: tuple[list[float], int, float] = await asyncio.to_thread(parent.recv)
-    await asyncio.to_thread(process.join)
-    return result
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -232,8 +191,11 @@ async def main(args: argparse.Namespace) -> None:
     rows: list[tuple[str, list[float], int, float]] = []
 
     async def measure(label: str, url: str) -> None:
-        await load(url, min(args.rate, 50.0), 1.0)  # warm-up: connections, bolt's auth.test
-        latencies, errors, achieved = await load(url, args.rate, args.seconds)
+        # Warm-up: connections, bolt's auth.test.
+        await load(url, signed_event, ok_status=200, rate=min(args.rate, 50.0), seconds=1.0)
+        latencies, errors, achieved = await load(
+            url, signed_event, ok_status=200, rate=args.rate, seconds=args.seconds
+        )
         rows.append((label, latencies, errors, achieved))
 
     async def ok(_request: web.Request) -> web.Response:

@@ -25,23 +25,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import multiprocessing as mp
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "teams"))
-from ack_report import ack_arguments, print_ack_table
+from ack_report import ack_arguments, load, print_ack_table
 from fake_bot_framework import (
     APP_ID,
     APP_PASSWORD,
@@ -85,50 +84,9 @@ def activity(n: int, run: str, service_url: str) -> bytes:
     ).encode()
 
 
-async def _generate(
-    url: str, token: str, service_url: str, rate: float, seconds: float
-) -> tuple[list[float], int, float]:
-    run = uuid.uuid4().hex[:8]
+def signed_activity(token: str, service_url: str, n: int, run: str) -> tuple[bytes, dict[str, str]]:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-    latencies: list[float] = []
-    errors = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-
-        async def one(n: int, due: float) -> None:
-            nonlocal errors
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            try:
-                body = activity(n, run, service_url)
-                async with session.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    ok = resp.status == 201
-            except aiohttp.ClientError:
-                ok = False
-            latencies.append((time.perf_counter() - due) * 1000)
-            errors += not ok
-
-        start = time.perf_counter() + 0.2
-        total = int(rate * seconds)
-        await asyncio.gather(*(one(n, start + n / rate) for n in range(total)))
-        elapsed = time.perf_counter() - start
-    return latencies, errors, total / elapsed
-
-
-def generate(args: tuple[str, str, str, float, float], conn: Connection) -> None:
-    conn.send(asyncio.run(_generate(*args)))
-    conn.close()
-
-
-async def load(
-    url: str, token: str, service_url: str, rate: float, seconds: float
-) -> tuple[list[float], int, float]:
-    parent, child = mp.get_context("spawn").Pipe(duplex=False)
-    args = (url, token, service_url, rate, seconds)
-    process = mp.get_context("spawn").Process(target=generate, args=(args, child))
-    process.start()
-    result: tuple[list[float], int, float] = await asyncio.to_thread(parent.recv)
-    await asyncio.to_thread(process.join)
-    return result
+    return activity(n, run, service_url), headers
 
 
 async def _connector(conn: Connection) -> None:
@@ -208,10 +166,14 @@ async def main(args: argparse.Namespace) -> None:
     fake.start()
     service_url: str = await asyncio.to_thread(conn.recv)
     token = channel.token(service_url)  # a channel token lives an hour: reused, like Teams
+    request = functools.partial(signed_activity, token, service_url)
 
     async def measure(label: str, url: str) -> None:
-        await load(url, token, service_url, min(args.rate, 50.0), 1.0)  # warm-up: JWKS, pools
-        latencies, errors, achieved = await load(url, token, service_url, args.rate, args.seconds)
+        # Warm-up: JWKS, pools.
+        await load(url, request, ok_status=201, rate=min(args.rate, 50.0), seconds=1.0)
+        latencies, errors, achieved = await load(
+            url, request, ok_status=201, rate=args.rate, seconds=args.seconds
+        )
         rows.append((label, latencies, errors, achieved))
 
     async def created(_request: web.Request) -> web.Response:
