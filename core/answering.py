@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-import plotly.graph_objects as go
 from pydantic import ValidationError
 
 from core.agents import Analyst, looks_like_followup
@@ -20,6 +19,7 @@ from core.analysis.spec import AnalysisSpec
 from core.answer import Answer
 from core.blobs import BlobStore
 from core.charts.renderer import ChartRenderer
+from core.charts.reporting import ReportingRenderer
 from core.datasets.guards import check_file_size
 from core.datasets.models import DatasetProfile, Table
 from core.documents.reading import is_document
@@ -32,7 +32,7 @@ from core.queue import JobRequest
 from core.quotas import Quotas, Reservation
 from core.replies import answer_reply, describe_document, ingest_reply
 from core.retrieval.library import DocumentLibrary, IngestedDocument
-from core.retrieval.questions import ThreadState, answer_if_documents
+from core.retrieval.questions import ThreadState, answer_if_documents, references_for
 from core.sandbox.protocol import Sandbox
 from core.settings import IngestLimits
 from core.stopwatch import Stopwatch
@@ -52,26 +52,6 @@ class Work:
     spec: dict[str, Any] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Milliseconds per stage (fetch, ingest, profile, plan, execute, render, ...)."""
-
-
-class _ReportingRenderer:
-    """The shared warm renderer, saying "Rendering chart…" before each render."""
-
-    def __init__(self, inner: ChartRenderer, progress: Progress) -> None:
-        self._inner = inner
-        self._progress = progress
-
-    @property
-    def available(self) -> bool:
-        return self._inner.available
-
-    @property
-    def unavailable_reason(self) -> str | None:
-        return self._inner.unavailable_reason
-
-    async def render(self, figure: go.Figure | Mapping[str, Any], **options: Any) -> bytes:
-        await self._progress("Rendering chart…")
-        return await self._inner.render(figure, **options)
 
 
 class Answerer:
@@ -265,7 +245,7 @@ class Answerer:
         selection = pick_tables(request.question, files, prefer=prefer)
         renderer = None
         if self._renderer is not None:
-            renderer = cast(ChartRenderer, _ReportingRenderer(self._renderer, progress))
+            renderer = cast(ChartRenderer, ReportingRenderer(self._renderer, progress))
         engine = AnalysisEngine(limits=self._limits, renderer=renderer)
         analyst = Analyst(
             engine=engine,
@@ -282,6 +262,8 @@ class Answerer:
             "history": _earlier_questions(history, job_id),
             "session": f"{ws}/{channel}/{thread or '-'}",  # one sandbox per thread
         }
+        if self._documents is not None:  # definitions and rules, read when the LLM is asked
+            context["references"] = references_for(self._documents, inbound)
         previous = _previous_spec(last)
         answer: Answer
         if previous and last and not attached and looks_like_followup(question):

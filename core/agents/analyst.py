@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.agents.calls import LLMSession
@@ -31,6 +32,7 @@ from core.agents.codegen import CodeAgent
 from core.agents.datafiles import write_tables
 from core.agents.followups import apply_followup
 from core.agents.narrative import narrate
+from core.agents.references import Reference, ReferenceLookup, references_note
 from core.agents.results import FigureRenderer, code_answer
 from core.agents.review import review, with_caveats
 from core.agents.specfill import NeedsCode, fill_spec
@@ -49,6 +51,18 @@ from core.errors import (
 from core.llm.router import LLMRouter
 from core.llm.types import Deadline
 from core.sandbox.protocol import Sandbox
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """A question the LLM will work on, with what it is asked about."""
+
+    tables: Sequence[Table]
+    question: str
+    profiles: Sequence[DatasetProfile]
+    history: Sequence[str]
+    session: str | None
+
 
 _NO_CODE = " Answering it would need a generated program, which is not enabled here."
 
@@ -96,13 +110,15 @@ class Analyst:
         user: str | None = None,
         profiles: Sequence[DatasetProfile] | None = None,
         history: Sequence[str] = (),
+        references: ReferenceLookup | None = None,
         session: str | None = None,
         deadline: Deadline | None = None,
     ) -> Answer:
         """Answer ``question`` from ``tables``; ``history`` is earlier questions, oldest first.
 
-        ``session`` (workspace + thread) lets a sandbox backend reuse one sandbox per
-        conversation.
+        ``references`` finds document passages for the question; it is only asked when
+        the LLM is. ``session`` (workspace + thread) lets a sandbox backend reuse one
+        sandbox per conversation.
         """
         known = list(profiles) if profiles is not None else await _profiles(tables)
         try:
@@ -112,22 +128,10 @@ class Analyst:
                 raise
         else:
             return with_caveats(answer, review(answer, answer.spec))
-        llm = self._session(workspace, user, deadline)
-
-        async def execute(plan: Plan) -> Answer:
-            return await self._engine.answer_plan(tables, question, plan)
-
-        outcome = await fill_spec(
-            llm,
-            question,
-            known,
-            execute,
-            history=history,
-            max_repairs=self._max_spec_repairs,
+        ask = _Ask(tables, question, known, history, session)
+        return await self._by_llm(
+            ask, self._session(workspace, user, deadline), references, title=question
         )
-        if isinstance(outcome, NeedsCode):
-            return await self._by_code(llm, tables, question, known, history, outcome, session)
-        return await self._finish_spec(llm, question, outcome)
 
     async def answer_followup(
         self,
@@ -140,6 +144,7 @@ class Analyst:
         user: str | None = None,
         profiles: Sequence[DatasetProfile] | None = None,
         history: Sequence[str] = (),
+        references: ReferenceLookup | None = None,
         session: str | None = None,
         deadline: Deadline | None = None,
     ) -> Answer:
@@ -162,24 +167,42 @@ class Analyst:
                 '"make it a line chart", "log scale", "only 2007" or "top 10".'
             )
         known = list(profiles) if profiles is not None else await _profiles(tables)
+        ask = _Ask(tables, text, known, history, session)
         llm = self._session(workspace, user, deadline)
+        return await self._by_llm(ask, llm, references, previous=previous)
+
+    async def _by_llm(
+        self,
+        ask: _Ask,
+        llm: LLMSession,
+        references: ReferenceLookup | None,
+        *,
+        previous: AnalysisSpec | None = None,
+        title: str | None = None,
+    ) -> Answer:
+        """The LLM fills (or edits) a spec, or writes a program when a spec can't do."""
+        passages = list(await references(ask.question)) if references is not None else []
 
         async def execute(plan: Plan) -> Answer:
-            return await self._engine.answer_plan(tables, plan.spec.title or text, plan)
+            shown = title or plan.spec.title or ask.question
+            return await self._engine.answer_plan(ask.tables, shown, plan)
 
         outcome = await fill_spec(
             llm,
-            text,
-            known,
+            ask.question,
+            ask.profiles,
             execute,
-            history=history,
+            history=ask.history,
+            references=passages,
             previous=previous,
-            title=previous.title,
+            title=None if previous is None else previous.title,
             max_repairs=self._max_spec_repairs,
         )
         if isinstance(outcome, NeedsCode):
-            return await self._by_code(llm, tables, text, known, history, outcome, session)
-        return await self._finish_spec(llm, text, outcome)
+            answer = await self._by_code(llm, ask, passages, outcome)
+        else:
+            answer = await self._finish_spec(llm, ask.question, outcome)
+        return _noting(answer, passages)
 
     def _session(self, workspace: str, user: str | None, deadline: Deadline | None) -> LLMSession:
         assert self._router is not None
@@ -197,14 +220,7 @@ class Analyst:
         return await self._narrate(llm, question, answer)
 
     async def _by_code(
-        self,
-        llm: LLMSession,
-        tables: Sequence[Table],
-        question: str,
-        profiles: Sequence[DatasetProfile],
-        history: Sequence[str],
-        needs: NeedsCode,
-        session: str | None,
+        self, llm: LLMSession, ask: _Ask, passages: Sequence[Reference], needs: NeedsCode
     ) -> Answer:
         if self._coder is None:
             raise QuestionNotUnderstoodError(
@@ -212,21 +228,22 @@ class Analyst:
                 detail=f"needs code: {needs.reason}",
             )
         with tempfile.TemporaryDirectory(prefix="nexus-code-", dir=self._scratch_dir) as tmp:
-            files = await asyncio.to_thread(write_tables, tables, Path(tmp))
+            files = await asyncio.to_thread(write_tables, ask.tables, Path(tmp))
             run = await self._coder.run(
                 llm,
-                question,
-                profiles,
+                ask.question,
+                ask.profiles,
                 files,
-                rows_in=sum(len(t.frame) for t in tables),
-                history=history,
+                rows_in=sum(len(t.frame) for t in ask.tables),
+                history=ask.history,
+                references=passages,
                 reason=needs.reason,
-                session=session,
+                session=ask.session,
             )
         answer = await code_answer(
             run.output,
-            question=question,
-            tables=tables,
+            question=ask.question,
+            tables=ask.tables,
             code=run.code,
             explanation=run.explanation,
             renderer=self._renderer,
@@ -234,7 +251,7 @@ class Analyst:
             timings_ms=run.timings_ms,
         )
         answer = with_caveats(answer, review(answer, None))
-        return await self._narrate(llm, question, answer)
+        return await self._narrate(llm, ask.question, answer)
 
     async def _narrate(self, llm: LLMSession, question: str, answer: Answer) -> Answer:
         if self._llm_narrative:
@@ -247,6 +264,15 @@ class Analyst:
                 answer.text = f"{text} {notes}".strip()
         answer.receipt = llm.stamp(answer.receipt)
         return answer
+
+
+def _noting(answer: Answer, references: Sequence[Reference]) -> Answer:
+    """The answer, its receipt naming the documents the model was shown."""
+    note = references_note(references)
+    if note is not None:
+        notes = [*answer.receipt.notes, note]
+        answer.receipt = answer.receipt.model_copy(update={"notes": notes})
+    return answer
 
 
 async def _profiles(tables: Sequence[Table]) -> list[DatasetProfile]:

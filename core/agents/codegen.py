@@ -17,6 +17,7 @@ from typing import Any
 from core.agents.calls import LLMSession
 from core.agents.datafiles import DataFile
 from core.agents.prompts import CODE_TOOL, assistant_echo, code_messages, code_tools, retry_message
+from core.agents.references import Reference
 from core.agents.results import CodeOutput, read_output
 from core.datasets.models import DatasetProfile
 from core.errors import CodeRejectedError, SandboxError, SandboxTimeoutError
@@ -88,6 +89,7 @@ class CodeAgent:
         *,
         rows_in: int,
         history: Sequence[str] = (),
+        references: Sequence[Reference] = (),
         reason: str | None = None,
         session: str | None = None,
     ) -> CodeRun:
@@ -97,6 +99,7 @@ class CodeAgent:
             profiles,
             [(f.name, f.reader) for f in files],
             history=history,
+            references=references,
             reason=reason,
         )
         timings: dict[str, float] = {"llm": 0.0, "sandbox": 0.0}

@@ -23,6 +23,7 @@ from core.agents.prompts import (
     spec_messages,
     spec_tools,
 )
+from core.agents.references import Reference
 from core.analysis.planner import Plan, explain
 from core.analysis.spec import AnalysisSpec
 from core.datasets.models import DatasetProfile
@@ -105,6 +106,7 @@ async def fill_spec(
     execute: Callable[[Plan], Awaitable[T]],
     *,
     history: Sequence[str] = (),
+    references: Sequence[Reference] = (),
     previous: AnalysisSpec | None = None,
     title: str | None = None,
     max_repairs: int = 1,
@@ -117,7 +119,7 @@ async def fill_spec(
     provider errors (outage, refusal, budget) propagate untouched.
     """
     messages: list[ChatMessage] = spec_messages(
-        question, profiles, history=history, previous=previous
+        question, profiles, history=history, references=references, previous=previous
     )
     last: dict[str, Any] = {}
     for attempt in range(1 + max_repairs):

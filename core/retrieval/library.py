@@ -170,7 +170,20 @@ class DocumentLibrary:
         limit: int = 5,
     ) -> DocumentAnswer:
         """The cited answer to ``question`` from the documents the asker can see."""
+        result, rows = await self.find(
+            question, workspace=workspace, channel=channel, thread=thread, limit=limit
+        )
+        answer = await answer_from_passages(question, result.passages, llm=llm)
+        return DocumentAnswer(answer, result, [row.file_name for row in rows])
+
+    async def find(
+        self, question: str, *, workspace: str, channel: str, thread: str | None, limit: int = 5
+    ) -> tuple[SearchResult, list[Document]]:
+        """The best passages for ``question`` among the documents the asker can see,
+        and those documents' catalogue rows."""
         rows = await self.catalogue(workspace, channel, thread)
+        if not rows:
+            return SearchResult([], self.search.mode, 0.0), rows
         result = await self.search.search(
             question,
             workspace=workspace,
@@ -180,8 +193,7 @@ class DocumentLibrary:
         )
         if result.stale:  # chunks of forgotten documents are still in Milvus: remove them
             await self._purge_forgotten(workspace, Scope.of(channel, thread), rows)
-        answer = await answer_from_passages(question, result.passages, llm=llm)
-        return DocumentAnswer(answer, result, [row.file_name for row in rows])
+        return result, rows
 
     async def delete(self, workspace_id: str, document_ids: Sequence[str]) -> None:
         """Remove the chunks of these documents (retention, the admin API's delete)."""

@@ -1,6 +1,7 @@
 """A question in a thread that holds documents: is it for them, and its cited reply.
 
-Called by :class:`core.answering.Answerer` before the tabular path. The router agent's
+Called by :class:`core.answering.Answerer` before the tabular path, which may then
+take passages from the same documents as context (:func:`references_for`). The router agent's
 keyword rules decide (an LLM only settles a thread holding both tables and documents
 with no cue either way); a document question is answered from the documents the
 asker can see, anything else goes on to the analyst.
@@ -14,8 +15,9 @@ from typing import Any
 
 from core.agents import route_message
 from core.agents.calls import LLMSession
+from core.agents.references import Reference, ReferenceLookup
 from core.agents.routing import classify_message
-from core.errors import UserFacingError
+from core.errors import ProviderUnavailableError, StorageError, UserFacingError
 from core.events import Inbound, ReceiptSegment, Reply
 from core.llm.router import LLMRouter
 from core.logging import get_logger
@@ -74,6 +76,32 @@ async def answer_if_documents(
     reply = document_reply(inbound.conversation(), answer.text, answer.citations, receipt, key=key)
     record = {"method": "retrieval", "found": answer.found, "sources": receipt.sources}
     return reply, record
+
+
+def references_for(
+    library: DocumentLibrary, inbound: Inbound, *, limit: int = 3
+) -> ReferenceLookup:
+    """The passages of this thread's documents that a data question may rely on."""
+
+    async def lookup(question: str) -> list[Reference]:
+        try:
+            result, _ = await library.find(
+                question,
+                workspace=inbound.workspace,
+                channel=inbound.channel_id,
+                thread=inbound.thread_id,
+                limit=limit,
+            )
+        except (StorageError, ProviderUnavailableError) as exc:
+            # Context is a help, not a requirement: the analysis goes on without it.
+            log.warning("analysis_context_unavailable", error=type(exc).__name__)
+            return []
+        return [
+            Reference(f"{p.file_name}, {p.location}" if p.location else p.file_name, p.text)
+            for p in result.passages
+        ]
+
+    return lookup
 
 
 async def _route(question: str, state: ThreadState, llm: LLMSession | None) -> str:

@@ -20,6 +20,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
@@ -61,6 +62,11 @@ def collection_name(base: str, embedder_name: str | None) -> str:
     return f"{base}__{re.sub(r'[^0-9A-Za-z]+', '_', embedder_name)}"
 
 
+def is_local_file(uri: str) -> bool:
+    """Whether ``uri`` names a milvus-lite file (pymilvus's own rule: it ends in .db)."""
+    return uri.endswith(".db")
+
+
 class ChunkStore:
     def __init__(self, client: MilvusClient, collection: str, *, dimension: int | None) -> None:
         self._client = client
@@ -72,6 +78,8 @@ class ChunkStore:
         """Connect, create the collection if it is missing, and load it."""
 
         def connect() -> MilvusClient:
+            if is_local_file(uri):  # a fresh data dir: milvus-lite won't create it
+                Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
                 return MilvusClient(uri=uri)
             except Exception as exc:  # pymilvus's errors, milvus-lite's DataDirLockedError

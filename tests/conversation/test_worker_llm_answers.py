@@ -9,6 +9,7 @@ server (``tests/llm/fakes.py``); numbers are checked against pandas computed her
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +67,10 @@ async def make_dev(
     runtimes: list[Runtime] = []
 
     async def make(
-        *, llm: FakeLLMServer | None = None, charts: bool = False
+        *,
+        llm: FakeLLMServer | None = None,
+        charts: bool = False,
+        files: dict[str, bytes] | None = None,
     ) -> tuple[Runtime, RecordingSender]:
         keys: dict[str, Any] = {
             "openai_api_key": None if llm is None else llm.api_key,
@@ -84,9 +88,10 @@ async def make_dev(
             anthropic_api_key=None,
             groq_api_key=None,
             sandbox_limits=SandboxLimits(preload=["pandas"], concurrency=1),
+            embedder="none",  # documents by BM25 alone: the fake serves no embeddings
             **keys,
         )
-        io_, sender, _ = memory_io({"F1": tips_csv})
+        io_, sender, _ = memory_io({"F1": tips_csv, **(files or {})})
         runtime = await open_runtime(
             settings, plugins=[StaticPlugin("test", io_)], mode="dev", charts=charts
         )
@@ -101,10 +106,17 @@ async def make_dev(
 
 
 async def _ask(
-    runtime: Runtime, sender: RecordingSender, text: str, *, attach: bytes | None = None
+    runtime: Runtime,
+    sender: RecordingSender,
+    text: str,
+    *,
+    attach: bytes | None = None,
+    files: list[FileRef] | None = None,
+    thread: str | None = None,
 ) -> Reply:
-    files = [] if attach is None else [FileRef(id="F1", name="tips.csv", size=len(attach))]
-    accepted = await runtime.manager.accept(make_inbound(text, files=files))
+    if files is None:
+        files = [] if attach is None else [FileRef(id="F1", name="tips.csv", size=len(attach))]
+    accepted = await runtime.manager.accept(make_inbound(text, files=files, thread=thread))
     assert accepted.kind == "enqueued", accepted
     key = accepted.job_id or ""
     # The worker starts the sandbox before its first job: allow for it.
@@ -214,6 +226,64 @@ async def test_without_provider_keys_the_planner_refusal_stands(
         "renderer: off (charts disabled)",
     ]
     assert any(line.startswith("milvus: embedded milvus-lite file") for line in lines)
+
+
+GUIDE = b"""# Service guide
+
+## Parties
+
+A large party is a table of five or more guests. Large parties are seated in the back room.
+
+## Closing
+
+The kitchen closes at ten.
+"""
+OTHER_GUIDE = b"# Banquet notes\n\nFor banquets, a large party means two guests or more.\n"
+LARGE_PARTIES_BY_DAY: dict[str, Any] = {
+    "dataset": 0,
+    "spec": {
+        "operation": "aggregate",
+        "filters": [{"column": "size", "op": ">=", "value": 5}],
+        "group_by": ["day"],
+        "aggregations": [{"func": "mean", "column": "tip"}],
+    },
+}
+
+
+async def test_an_analysis_reads_definitions_from_the_threads_documents(
+    make_dev: DevFactory, openai: FakeLLMServer, tips_csv: bytes
+) -> None:
+    question = "average tip of large parties on each day"
+    tables = load_tables_from_bytes(tips_csv, "tips.csv", IngestLimits())
+    with pytest.raises(QuestionNotUnderstoodError):  # "large" is defined only in the guide
+        AnalysisEngine(renderer=None).plan(tables, question, [profile_table(tables[0])])
+    openai.script(openai.tool_call("answer_with_spec", LARGE_PARTIES_BY_DAY))
+    guides = {"F2": GUIDE, "F3": OTHER_GUIDE}
+    runtime, sender = await make_dev(llm=openai, files=guides)
+    other = [FileRef(id="F3", name="banquets.md", size=len(OTHER_GUIDE))]
+    await _ask(runtime, sender, "", files=other, thread="T-banquets")  # another thread
+    guide = [FileRef(id="F2", name="service-guide.md", size=len(GUIDE))]
+    indexed = await _ask(runtime, sender, "", files=guide)
+    assert indexed.text.startswith("Indexed service-guide.md")
+    await _ask(runtime, sender, "average tip by day", attach=tips_csv)  # the planner's
+    assert openai.request_count == 0
+
+    reply = await _ask(runtime, sender, question)
+
+    (table,) = [s for s in reply.segments if isinstance(s, TableSegment)]
+    frame = pd.read_csv(io.BytesIO(tips_csv))
+    expected = frame[frame["size"] >= 5].groupby("day")["tip"].mean()
+    assert {row[0]: row[1] for row in table.rows} == pytest.approx(expected.to_dict())
+    (request,) = openai.requests
+    prompt = json.dumps(request.json["messages"])
+    assert "A large party is a table of five or more guests." in prompt
+    assert "banquets" not in prompt.lower()  # another thread's document is not this one's
+    receipt = _receipt(reply)
+    assert receipt.planner == "llm"
+    assert any(
+        note.startswith("Context from the thread's documents: service-guide.md")
+        for note in receipt.notes
+    )
 
 
 def _quotas(runtime: Runtime) -> Quotas:
