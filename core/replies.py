@@ -148,7 +148,8 @@ def failure_text(error: BaseException, *, reference: str, refunded: bool) -> str
     """The user's words for a failed job: the specific reason, or a generic apology."""
     if isinstance(error, UserFacingError):
         text = error.user_message
-        if refunded and not isinstance(error, QuotaExceededError):
+        # Said once: some messages already speak of the quota ("...was not charged").
+        if refunded and not isinstance(error, QuotaExceededError) and "quota" not in text:
             text += " This was not counted against your quota."
         return text
     return (
