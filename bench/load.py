@@ -1,5 +1,5 @@
-"""The whole system under load: signed Slack and Discord traffic from a separate process
-against ``nexus serve`` + 2 ``nexus worker`` processes on real Redis and PostgreSQL.
+"""The whole system under load: signed Slack, Discord and Teams traffic from a separate
+process against ``nexus serve`` + 2 ``nexus worker`` processes on real Redis and PostgreSQL.
 
 Run: ``.venv/bin/python bench/load.py [--rate 200] [--seconds 10] [--quick]``
 
@@ -10,10 +10,10 @@ what the workers post):
    per platform, and ingested;
 2. throughput: the same batch of template questions (group + aggregate + chart)
    with 1 worker (the second is SIGSTOPped), then with 2;
-3. ack: ``--rate`` events/s for ``--seconds``, half Slack, half Discord, each a
-   question in a thread without data (answered "no data": the ack path is the full
-   accept path, and the workers drain it); baseline: a bare aiohttp 200 at the same
-   rate from the same generator;
+3. ack: ``--rate`` events/s for ``--seconds``, a third each Slack, Discord and Teams,
+   each a question in a thread (Teams: a personal chat) without data (answered "no
+   data": the ack path is the full accept path, and the workers drain it);
+   baseline: a bare aiohttp 200 at the same rate from the same generator;
 4. answers: template questions at a low rate, event → chart posted;
 all the while the RSS of every process is sampled (a leak shows as growth).
 
@@ -39,6 +39,7 @@ from load_report import Report
 from loadgen import LoadGenerator, Schedule, Sent
 from platforms import PLATFORMS, Question, discord_token, slack_ts
 from system import NexusSystem, rss_mib
+from teams_platform import teams_message_id
 from temp_database import temporary_database
 
 from core.logging import configure_logging
@@ -72,24 +73,29 @@ class LoadBench:
     def thread(self, platform: str, k: int, kind: str) -> str:
         if platform == "slack":
             return f"{1_690_000_000 + k}.{ {'data': 1, 'empty': 2}[kind]:06d}"
+        if platform == "teams":
+            return f"bench-{kind}-{k}"  # the personal chat a:1bench-…
         return str(800_000_000_000_000_000 + k * 10 + {"data": 1, "empty": 2}[kind])
 
     def answered_at(self, name: str, q: Question, after: float, chart: bool) -> float | None:
         """When the answer was out: Slack's check mark on the question (after text and
         chart), or its first chart in the thread when ``chart`` (one question per
-        thread at a time); Discord's edit of ``@original`` under the question's token."""
+        thread at a time); Discord's edit of ``@original`` under the question's token;
+        Teams' first activity answering the question's activity (or its chart)."""
         if name == "slack":
             if chart:
-                return self.system.slack_chart_at(q.thread, after)
-            return self.system.slack_done_at(slack_ts(q))
-        return self.system.discord_answer_at(discord_token(q), chart=chart)
+                return self.system.slack.chart_at(q.thread, after)
+            return self.system.slack.done_at(slack_ts(q))
+        if name == "teams":
+            return self.system.connector.answer_at(teams_message_id(q), chart=chart)
+        return self.system.discord.answer_at(discord_token(q), chart=chart)
 
     async def send_and_wait(
         self, schedule: Schedule, chart: bool, within: float
     ) -> tuple[list[Sent], list[float | None]]:
         sent = await self.generator.run(self.system.url, self.system.ids, schedule)
         # A refused ack (non-2xx) is counted in the report; the platform would retry it.
-        acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.status == 200]
+        acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.acked]
         waited = await self.latencies([a for a, _ in acked], [s for _, s in acked], chart, within)
         return sent, waited
 
@@ -123,6 +129,8 @@ class LoadBench:
         self.files["slack"] = self.system.slack.add_file(self.system.team, "tips100k.csv", data)
         self.files["discord"] = {"url": self.system.discord.host_file("tips100k.csv", data),
                                  "size": len(data)}  # fmt: skip
+        url = self.system.connector.file_url("tips100k.csv", data)
+        self.files["teams"] = {"name": "tips100k.csv", "url": url}
         schedule: Schedule = []
         for k in range(threads):
             for name in NAMES:
@@ -176,9 +184,9 @@ async def baseline_ack(generator: LoadGenerator, rate: float, seconds: float) ->
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    ids = {"slack_bot": "UBASE", "discord_app": "1"}
+    ids = {"slack_bot": "UBASE", "discord_app": "1", "teams_service_url": "http://base/"}
     schedule: Schedule = [
-        (i / rate, NAMES[i % 2], Question(i, "base", "1.0", "x"))
+        (i / rate, NAMES[i % len(NAMES)], Question(i, "base", "1.0", "x"))
         for i in range(int(rate * seconds))
     ]
     try:
@@ -240,5 +248,5 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.rate, arguments.seconds, arguments.threads = 50.0, 2.0, 1
-        arguments.batch, arguments.answers, arguments.answer_rate = 2, 2, 1.0
+        arguments.batch, arguments.answers, arguments.answer_rate = 3, 3, 1.0
     asyncio.run(main(arguments))

@@ -49,12 +49,15 @@ class Report:
         table = Table(title=f"Ack latency, {a.rate:g} events/s for {a.seconds:g} s (ms)")
         for column in ("target", "sent", "non-2xx", "sent/s", "p50", "p99", "max", "p99<=25"):
             table.add_column(column, justify="left" if column == "target" else "right")
-        for label, sent in (("baseline: bare aiohttp 200", self.baseline),
-                            ("nexus serve (Slack+Discord)", self.ack)):  # fmt: skip
+        names = sorted({s.platform for s in self.ack})
+        rows = [("baseline: bare aiohttp 200", self.baseline),
+                (f"nexus serve ({'+'.join(names)})", self.ack)]  # fmt: skip
+        rows += [(f"  of which {n}", [s for s in self.ack if s.platform == n]) for n in names]
+        for label, sent in rows:
             lat = [s.ack_ms for s in sent]
             span = max(s.due_epoch for s in sent) - min(s.due_epoch for s in sent) if sent else 0
             table.add_row(
-                label, str(len(sent)), str(sum(s.status != 200 for s in sent)),
+                label, str(len(sent)), str(sum(not s.acked for s in sent)),
                 f"{len(sent) / span:.0f}" if span else "-",
                 f"{percentile(lat, 0.5):.1f}", f"{percentile(lat, 0.99):.1f}",
                 f"{max(lat, default=0):.1f}", verdict(percentile(lat, 0.99) <= ACK_P99_MS),

@@ -29,6 +29,12 @@ class Sent:
     ack_ms: float
     status: int
     """HTTP status; 0 when the connection failed."""
+    platform: str = ""
+
+    @property
+    def acked(self) -> bool:
+        """Accepted by the endpoint (Slack and Discord: 200; Teams: 201)."""
+        return 200 <= self.status < 300
 
 
 async def _send(base_url: str, ids: dict[str, str], schedule: Schedule) -> list[Sent]:
@@ -49,7 +55,7 @@ async def _send(base_url: str, ids: dict[str, str], schedule: Schedule) -> list[
             except aiohttp.ClientError:
                 status = 0
             ack = (time.perf_counter() - start - offset) * 1000
-            results.append(Sent(index, start_epoch + offset, ack, status))
+            results.append(Sent(index, start_epoch + offset, ack, status, name))
 
         await asyncio.gather(*(one(i, *item) for i, item in enumerate(schedule)))
     return sorted(results, key=lambda s: s.index)

@@ -7,7 +7,8 @@ only the pure half: payloads and signatures) and by ``tests/abuse`` and
 platform is adding one :class:`Platform` to :data:`PLATFORMS`.
 
 Payload shapes are the tests' own builders (``tests/slack/slack_payloads.py``,
-``tests/discord/discord_helpers.py``), reused here rather than copied.
+``tests/discord/discord_helpers.py``, ``tests/teams/teams_activities.py``), reused
+here rather than copied; Teams' part (a channel-signed JWT) is in ``teams_platform``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for _helpers in ("tests/slack", "tests/discord"):
+for _helpers in ("tests/slack", "tests/discord", "tests/teams"):
     if str(REPO / _helpers) not in sys.path:
         sys.path.insert(0, str(REPO / _helpers))
 
@@ -31,6 +32,13 @@ import slack_payloads  # noqa: E402
 from discord_helpers import ask_payload  # noqa: E402
 from fake_discord import snowflake  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
+from teams_platform import (  # noqa: E402
+    CLOCK_LEEWAY,
+    TEAMS_TENANT,
+    TOKEN_LIFETIME,
+    sign_teams,
+    teams_question,
+)
 
 SLACK_SECRET = slack_payloads.SIGNING_SECRET
 SLACK_TEAM = "TLOAD"
@@ -67,6 +75,11 @@ class Platform:
     """The event payload for a question; the dict holds ids the fake issued (bot user)."""
     sign: Callable[[bytes, int | None], dict[str, str]]
     """Headers for a body, signed now or at a given epoch second (to forge stale ones)."""
+    accepted_status: int = 200
+    """What the endpoint answers an acked event (the Bot Framework's is 201 Created)."""
+    valid_for: int = 300
+    """Seconds after its signing instant a signature is still accepted (Slack: the
+    5-minute replay window; a Teams token: its lifetime plus botbuilder's leeway)."""
 
 
 def sign_slack(body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -129,6 +142,15 @@ PLATFORMS: dict[str, Platform] = {
         f"discord:{DISCORD_GUILD}",
         discord_question,
         sign_discord,
+    ),
+    "teams": Platform(
+        "teams",
+        "/api/messages",
+        f"teams:{TEAMS_TENANT}",
+        teams_question,
+        sign_teams,
+        accepted_status=201,
+        valid_for=TOKEN_LIFETIME + CLOCK_LEEWAY,
     ),
 }
 

@@ -1,9 +1,12 @@
 """The real processes on loopback: ``nexus serve`` and ``nexus worker`` subprocesses,
-fed by the fake Slack Web API and the fake Discord REST/CDN served in this process.
+fed by the fake Slack Web API, the fake Discord REST/CDN and the fake Bot Framework
+(connector in this process's loop, channel OpenID/JWKS in a thread of it).
 
 Each :class:`NexusSystem` has its own Redis key prefix and queue, its own data dir and
 the database URL it is given; the fakes time-stamp every call they receive, so a
-caller can tell when an answer was posted (:meth:`answered_at`).
+caller can tell when an answer was posted (``bench/timed_fakes.py``). The processes
+are the installed command line started through ``bench/nexus_offline.py``, which
+only gives Teams the fake connector's outbound token instead of asking Azure AD.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import platforms  # noqa: F401  (first: it puts the tests' fakes on sys.path)
-from fake_discord import FakeDiscord
-from fake_slack import FakeSlack, Team
+from fake_bot_framework import APP_ID, APP_PASSWORD, FakeChannelAuth
+from fake_slack import Team
+from nexus_offline import TOKEN_VARIABLE
 from platforms import (
     DISCORD_PUBLIC_KEY,
     PLATFORMS,
@@ -33,37 +36,14 @@ from platforms import (
     UNLIMITED,
 )
 from redis.asyncio import Redis
+from teams_platform import CHANNEL_KEY
+from timed_fakes import TimedConnector, TimedDiscord, TimedSlack
 
 from core.storage.db import Database
 from core.storage.repositories import workspaces
 
-NEXUS = str(Path(sys.executable).with_name("nexus"))
-
-
-class TimedSlack(FakeSlack):
-    """The fake Slack, noting when each Web API call arrived (epoch seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stamps: list[float] = []
-
-    async def _api(self, request: Any) -> Any:
-        response = await super()._api(request)
-        self.stamps.extend([time.time()] * (len(self.calls) - len(self.stamps)))
-        return response
-
-
-class TimedDiscord(FakeDiscord):
-    """The fake Discord, noting when each REST request arrived (epoch seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stamps: list[float] = []
-
-    async def _rest(self, request: Any) -> Any:
-        response = await super()._rest(request)
-        self.stamps.extend([time.time()] * (len(self.requests) - len(self.stamps)))
-        return response
+NEXUS = [sys.executable, str(Path(__file__).resolve().with_name("nexus_offline.py"))]
+"""``nexus`` as installed, with Teams' outbound tokens from the fake connector."""
 
 
 def free_port() -> int:
@@ -90,6 +70,8 @@ class NexusSystem:
     env_extra: dict[str, str] = field(default_factory=dict)
     slack: TimedSlack = field(default_factory=TimedSlack)
     discord: TimedDiscord = field(default_factory=TimedDiscord)
+    connector: TimedConnector = field(default_factory=TimedConnector)
+    channel: FakeChannelAuth | None = None
     team: Team | None = None
     serve: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -100,10 +82,14 @@ class NexusSystem:
     def ids(self) -> dict[str, str]:
         """Ids the fakes issued, which payloads must carry."""
         assert self.team is not None
-        return {"slack_bot": self.team.bot_user_id, "discord_app": self.discord.application_id}
+        return {
+            "slack_bot": self.team.bot_user_id,
+            "discord_app": self.discord.application_id,
+            "teams_service_url": self.connector.service_url,
+        }
 
     def env(self) -> dict[str, str]:
-        assert self.team is not None
+        assert self.team is not None and self.channel is not None and self.connector.token
         keep = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         keep = {k: v for k, v in keep.items() if not k.startswith(("SLACK_", "DISCORD_", "TEAMS_"))}
         return {
@@ -120,12 +106,20 @@ class NexusSystem:
             "SLACK_API_URL": self.slack.api_url,
             "DISCORD_PUBLIC_KEY": DISCORD_PUBLIC_KEY,
             "DISCORD_API_URL": self.discord.base_url,
+            "TEAMS_APP_ID": APP_ID,
+            "TEAMS_APP_PASSWORD": APP_PASSWORD,
+            "TEAMS_OPENID_METADATA_URL": self.channel.metadata_url,
+            "TEAMS_TOKEN_ISSUER": self.channel.issuer,
+            TOKEN_VARIABLE: self.connector.token,
             **self.env_extra,
         }
 
     async def start(self, workers: int = 1) -> NexusSystem:
         await self.slack.start()
         await self.discord.start()
+        await self.connector.start()
+        # In a thread: botbuilder fetches the channel's keys with blocking requests.
+        self.channel = FakeChannelAuth(key=CHANNEL_KEY).start()
         self.team = self.slack.add_team(SLACK_TEAM, channels=(SLACK_CHANNEL,))
         await self.provision()
         port = free_port()
@@ -137,8 +131,8 @@ class NexusSystem:
         return self
 
     async def provision(self) -> None:
-        """Migrate, and give both workspaces unlimited quotas: every event takes the
-        full accept path rather than a refusal."""
+        """Migrate, and give every platform's workspace unlimited quotas: every event
+        takes the full accept path rather than a refusal."""
         database = Database(self.database_url)
         try:
             await database.migrate()
@@ -158,7 +152,7 @@ class NexusSystem:
         log = (self.workdir / f"{args[0]}-{len(self.workers)}.log").open("ab")
         # cwd: the work dir, so no developer .env is read
         return subprocess.Popen(
-            [NEXUS, *args], cwd=self.workdir, env={**self.env(), **env}, stdout=log, stderr=log
+            [*NEXUS, *args], cwd=self.workdir, env={**self.env(), **env}, stdout=log, stderr=log
         )
 
     def add_worker(self) -> subprocess.Popen[bytes]:
@@ -218,6 +212,9 @@ class NexusSystem:
             await asyncio.to_thread(self.serve.wait, 30)
         await self.slack.stop()
         await self.discord.close()
+        await self.connector.stop()
+        if self.channel is not None:
+            self.channel.stop()
         redis = Redis.from_url(self.redis_url)
         try:
             for pattern in (f"{self.prefix}*", f"arq:*{self.prefix}*"):
@@ -226,44 +223,3 @@ class NexusSystem:
                     await redis.delete(*keys[start : start + 500])
         finally:
             await redis.aclose()  # type: ignore[attr-defined]
-
-    # -- answers ------------------------------------------------------------------------
-    def slack_chart_at(self, thread: str, after: float) -> float | None:
-        """When a chart was completed into ``thread`` after ``after`` (epoch s)."""
-        for call, at in zip(self.slack.calls, self.slack.stamps, strict=False):
-            if (
-                at >= after
-                and call.method == "files.completeUploadExternal"
-                and call.params.get("thread_ts") == thread
-            ):
-                return at
-        return None
-
-    def slack_done_at(self, ts: str) -> float | None:
-        """When the question posted at ``ts`` got its check mark (its answer is out)."""
-        for call, at in zip(self.slack.calls, self.slack.stamps, strict=False):
-            if (
-                call.method == "reactions.add"
-                and call.params.get("timestamp") == ts
-                and call.params.get("name") == "white_check_mark"
-            ):
-                return at
-        return None
-
-    def slack_text_at(self, thread: str, after: float) -> float | None:
-        for call, at in zip(self.slack.calls, self.slack.stamps, strict=False):
-            if (
-                at >= after
-                and call.method == "chat.postMessage"
-                and call.params.get("thread_ts") == thread
-            ):
-                return at
-        return None
-
-    def discord_answer_at(self, token: str, *, chart: bool) -> float | None:
-        """When ``@original`` of the interaction with ``token`` was edited (with a file)."""
-        suffix = f"/{token}/messages/@original"
-        for rec, at in zip(self.discord.requests, self.discord.stamps, strict=False):
-            if rec.method == "PATCH" and rec.path.endswith(suffix) and (rec.files or not chart):
-                return at
-        return None

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 from botbuilder.core import CloudAdapterBase, serializer_helper
 from botbuilder.schema import Activity
+from msrest.exceptions import DeserializationError
 
 from adapters.teams.convert import activity_to_message
 from adapters.teams.turn import TeamsTurn
@@ -50,11 +51,14 @@ class MessagesEndpoint:
             return _problem(415, "expected application/json")
         try:
             body: Any = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # absurd nesting
             return _problem(400, "body is not JSON")
         if not isinstance(body, dict):
             return _problem(400, "body is not an activity")
-        activity = Activity().deserialize(body)
+        try:
+            activity = Activity().deserialize(body)
+        except DeserializationError:  # a field of the wrong type: a client error, not ours
+            return _problem(400, "body is not an activity")
         if not activity.type:
             return _problem(400, "activity has no type")
         header = request.headers.get("Authorization", "")

@@ -11,7 +11,9 @@ resends an activity it has not seen acked within 15 s, so the turn does only:
 4. ``Intake.accept``: dedupe on (conversation id, activity id), RBAC, quota, enqueue.
    If it raises, so does the turn: the endpoint answers 500 and Teams resends;
 5. a typing indicator (bounded, best effort) for an enqueued job, or the immediate
-   answer (a command, a refusal) posted in the turn.
+   answer (a command, a refusal) posted in the turn. The event is claimed by then, so
+   if the connector refuses that answer the ack still succeeds: a failed ack would
+   only make Teams resend an activity that dedupe then drops unanswered.
 """
 
 from __future__ import annotations
@@ -77,7 +79,12 @@ class TeamsTurn:
         if acceptance.kind == "enqueued":
             await self._typing(context)
         elif acceptance.kind == "replied" and acceptance.reply is not None:
-            await post_activities(context, await self._sender.activities(acceptance.reply), retry)
+            try:
+                await post_activities(
+                    context, await self._sender.activities(acceptance.reply), retry
+                )
+            except Exception as exc:  # connector errors come raw or as InternalError
+                _log.error("teams.reply.failed", error=type(exc).__name__)
 
     async def _typing(self, context: TurnContext) -> None:
         """A courtesy: never let it delay the ack for long or fail the turn."""

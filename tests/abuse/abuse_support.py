@@ -1,9 +1,11 @@
 """The real web app with every platform of ``bench/platforms.py`` mounted, for abuse.
 
 ``open_nexus`` wires it as ``nexus serve`` does (``bot.runtime`` + ``bot.web``), on
-real Redis (the test's prefix and queue) and SQLite, with Slack and Discord talking
-to their fakes. No worker: what an attack achieves is measured by what reached the
-queue and the database, and by the server still answering afterwards.
+real Redis (the test's prefix and queue) and SQLite, with Slack, Discord and Teams
+talking to their fakes (Teams: the fake channel, with the fixed key the platform
+table signs with, and the fake Bot Connector). No worker: what an attack achieves is
+measured by what reached the queue and the database, and by the server still
+answering afterwards.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 
 import aiohttp
 import discord
-import platforms  # noqa: F401  (first: puts the Slack and Discord fakes on sys.path)
+import platforms  # noqa: F401  (first: puts the platforms' fakes on sys.path)
 from aiohttp import web
+from fake_bot_framework import APP_ID, APP_PASSWORD, FakeChannelAuth, FakeConnector
+from fake_bot_framework import StaticTokenCredentials as FakeTokens
 from fake_discord import FakeDiscord
 from fake_slack import FakeSlack, Team
 from platforms import (
@@ -32,9 +36,13 @@ from platforms import (
     Question,
 )
 from redis.asyncio import Redis
+from teams_harness import FAST_RETRY
+from teams_platform import CHANNEL_KEY
 
 from adapters.discord.routes import DiscordPlugin
 from adapters.slack.plugin import SlackPlugin
+from adapters.teams import TeamsPlugin
+from bot.platforms import PlatformPlugin
 from bot.runtime import Mode, Runtime, open_runtime
 from bot.web import build_app
 from core.queue import JobRequest, deserialize
@@ -52,6 +60,7 @@ class Nexus:
     queue_name: str
     slack: FakeSlack
     discord: FakeDiscord
+    connector: FakeConnector
 
     async def post(self, platform: Platform, body: bytes, headers: dict[str, str]) -> int:
         async with self.session.post(self.url + platform.path, data=body, headers=headers) as r:
@@ -91,12 +100,18 @@ async def open_nexus(
     mode: Mode = "serve",
     slack: FakeSlack | None = None,
     fake_discord: FakeDiscord | None = None,
+    channel: FakeChannelAuth | None = None,
     **settings: Any,
 ) -> AsyncIterator[Nexus]:
     """``serve`` (no worker: requests stay queued) or ``dev`` (an in-process worker
     answers through the fakes, which a caller may pass in, scripted to fail)."""
     slack = await (slack or FakeSlack()).start()
     fake_discord = await (fake_discord or FakeDiscord()).start()
+    # The channel's OpenID/JWKS server runs in a thread: botbuilder fetches keys with
+    # blocking requests inside the event loop. A caller's is shared, and kept running.
+    own_channel = channel is None
+    channel = channel or FakeChannelAuth(key=CHANNEL_KEY).start()
+    connector = await FakeConnector().start()
     team: Team = slack.add_team(SLACK_TEAM, channels=(SLACK_CHANNEL,))
     config = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -110,10 +125,16 @@ async def open_nexus(
         slack_api_url=slack.api_url,
         discord_public_key=DISCORD_PUBLIC_KEY,
         discord_api_url=fake_discord.base_url,
+        teams_app_id=APP_ID,
+        teams_app_password=APP_PASSWORD,
+        teams_openid_metadata_url=channel.metadata_url,
+        teams_token_issuer=channel.issuer,
         **settings,
     )
     previous_discord_base = discord.http.Route.BASE
-    plugins = [SlackPlugin(config), DiscordPlugin(config)]
+    # Outbound Bot Connector tokens without Azure AD; inbound tokens are checked for real.
+    teams = TeamsPlugin(config, credentials=FakeTokens(), retry=FAST_RETRY)
+    plugins: list[PlatformPlugin] = [SlackPlugin(config), DiscordPlugin(config), teams]
     assert {p.platform for p in plugins} == set(PLATFORMS), "a platform of the table is not wired"
     runtime = await open_runtime(config, plugins=plugins, mode=mode, charts=False)
     app = build_app(
@@ -129,18 +150,22 @@ async def open_nexus(
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     for plugin in plugins:
         await plugin.start(runtime.manager)
-    async with runtime.database.session() as session:
+    async with runtime.database.session() as db:
         # Unlimited quotas: every request takes the full path instead of a refusal.
         for platform in PLATFORMS.values():
             await workspaces.get_or_create(
-                session, platform.workspace, platform=platform.name, settings={"quotas": UNLIMITED}
+                db, platform.workspace, platform=platform.name, settings={"quotas": UNLIMITED}
             )
-    ids = {"slack_bot": team.bot_user_id, "discord_app": fake_discord.application_id}
+    ids = {
+        "slack_bot": team.bot_user_id,
+        "discord_app": fake_discord.application_id,
+        "teams_service_url": connector.service_url,
+    }
     session = aiohttp.ClientSession()
     try:
         yield Nexus(
             runtime, f"http://127.0.0.1:{port}", session, ids, redis, config.queue_name,
-            slack, fake_discord,
+            slack, fake_discord, connector,
         )  # fmt: skip
     finally:
         await session.close()
@@ -150,4 +175,7 @@ async def open_nexus(
         await runtime.close()
         await slack.stop()
         await fake_discord.close()
+        await connector.stop()
+        if own_channel:
+            channel.stop()  # up to half a second: the server polls for shutdown
         discord.http.Route.BASE = previous_discord_base

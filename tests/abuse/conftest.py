@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,43 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from abuse_support import Nexus, open_nexus
+from fake_bot_framework import FakeChannelAuth
 from redis.asyncio import Redis
+from teams_platform import CHANNEL_KEY
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # botbuilder fetches the channel's OpenID metadata with requests (honours proxies);
+    # the platforms' settings come from the fixtures only.
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "DISCORD_", "TEAMS_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def teams_channel() -> Iterator[FakeChannelAuth]:
+    """The fake Teams channel (OpenID metadata + JWKS of the platform table's fixed
+    key), one for the session: it holds no state a test could leave behind."""
+    channel = FakeChannelAuth(key=CHANNEL_KEY).start()
+    try:
+        yield channel
+    finally:
+        channel.stop()
 
 
 @pytest.fixture
 async def nexus(
-    redis_url: str, redis_client: Redis, redis_prefix: str, tmp_path: Path
+    redis_url: str,
+    redis_client: Redis,
+    redis_prefix: str,
+    tmp_path: Path,
+    teams_channel: FakeChannelAuth,
 ) -> AsyncIterator[Nexus]:
     async with open_nexus(
-        redis_url=redis_url, redis=redis_client, prefix=redis_prefix, tmp_path=tmp_path
-    ) as app:
+        redis_url=redis_url, redis=redis_client, prefix=redis_prefix, tmp_path=tmp_path,
+        channel=teams_channel,
+    ) as app:  # fmt: skip
         yield app
     # ARQ's job keys carry the prefix in the job id; the queue itself is under it.
     async for key in redis_client.scan_iter(match=f"arq:*{redis_prefix}*", count=1000):

@@ -68,12 +68,31 @@ def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def channel_token(
+    key: rsa.RSAPrivateKey, issuer: str, service_url: str | None, **overrides: Any
+) -> str:
+    """A channel token signed with ``key`` (RS256, ``kid``) for ``service_url``, valid
+    for an hour from now; ``overrides`` change claims (None drops one)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": APP_ID,
+        "serviceurl": service_url,
+        "nbf": now - 10,
+        "exp": now + 3600,
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KEY_ID})
+
+
 class FakeChannelAuth:
     """Signing key, OpenID metadata and JWKS of a fake Bot Framework channel."""
 
-    def __init__(self, issuer: str = ISSUER) -> None:
+    def __init__(self, issuer: str = ISSUER, key: rsa.RSAPrivateKey | None = None) -> None:
         self.issuer = issuer
-        self.key = _new_key()
+        # A fixed key lets another process mint tokens this channel vouches for.
+        self.key = key or _new_key()
         self.metadata_requests = 0
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
         jwk.update(kid=KEY_ID, use="sig", endorsements=["msteams"])
@@ -127,18 +146,7 @@ class FakeChannelAuth:
     def token(self, service_url: str, **overrides: Any) -> str:
         """A channel token for ``service_url``; ``overrides`` change claims (None drops
         one), ``key=`` signs with another key."""
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "aud": APP_ID,
-            "serviceurl": service_url,
-            "nbf": now - 10,
-            "exp": now + 3600,
-        }
-        key = overrides.pop("key", self.key)
-        claims.update(overrides)
-        claims = {k: v for k, v in claims.items() if v is not None}
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KEY_ID})
+        return channel_token(overrides.pop("key", self.key), self.issuer, service_url, **overrides)
 
     def header(self, service_url: str, **overrides: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(service_url, **overrides)}"}
