@@ -14,6 +14,7 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from fake_bot_framework import BOT_TOKEN, FakeChannelAuth, FakeConnector, StaticTokenCredentials
+from sqlalchemy import event
 from teams_harness import teams_settings
 
 from adapters.teams.auth import build_auth
@@ -33,6 +34,7 @@ class Parts:
     fetcher: TeamsFetcher
     references: ReferenceStore
     connector: FakeConnector
+    database: Database
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ async def parts(
         login_url=auth.login_url,
         max_bytes=1000,
     )
-    yield Parts(sender, fetcher, references, connector)
+    yield Parts(sender, fetcher, references, connector, database)
     await fetcher.aclose()
     await database.dispose()
 
@@ -160,3 +162,34 @@ async def test_fetcher_refuses_expired_links_and_oversized_files(parts: Parts) -
         await parts.fetcher.fetch(too_big, where)
     with pytest.raises(InputError, match="Send the file to Nexus again"):
         await parts.fetcher.fetch(expired, where)
+
+
+async def test_a_reference_is_written_once_until_its_routing_changes(parts: Parts) -> None:
+    raw = activities.message(parts.connector.service_url, kind="channel", mention=True, text="q")
+    tenant = activity_to_message(raw).inbound.workspace_id  # type: ignore[union-attr]
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            writes.append(statement)
+
+    engine = parts.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = TurnContext.get_conversation_reference(Activity().deserialize(raw))
+        await parts.references.save(tenant, first)
+        assert len(writes) == 1
+        # The next message of the same conversation: only the message id differs.
+        again = TurnContext.get_conversation_reference(Activity().deserialize(raw))
+        again.activity_id = "another-message"
+        await parts.references.save(tenant, again)
+        assert len(writes) == 1
+        # Microsoft moved the conversation: the new routing is written.
+        moved = TurnContext.get_conversation_reference(Activity().deserialize(raw))
+        moved.service_url = "https://smba.example.net/emea/"
+        await parts.references.save(tenant, moved)
+        assert len(writes) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    stored = await parts.references.load(tenant, first.conversation.id)
+    assert stored.service_url == "https://smba.example.net/emea/"
