@@ -26,6 +26,7 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 
+from adapters.teams.client_cache import CachingAuthentication
 from core.settings import Settings
 
 
@@ -65,7 +66,9 @@ def build_auth(
     (the default asks Azure AD for a token with the app id and password)."""
     if not auth_enabled(settings):
         factory = credentials or PasswordServiceClientCredentialFactory("", "")
-        authentication = BotFrameworkAuthenticationFactory.create(credential_factory=factory)
+        authentication = CachingAuthentication(
+            BotFrameworkAuthenticationFactory.create(credential_factory=factory)
+        )
         return TeamsAuth(
             "",
             False,
@@ -85,7 +88,7 @@ def build_auth(
     login_url = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
     # Always the parameterized flavour: the issuer and metadata URL are ours to set
     # (public cloud unless overridden), and the same code path serves every cloud.
-    authentication = BotFrameworkAuthenticationFactory.create(
+    parameterized = BotFrameworkAuthenticationFactory.create(
         validate_authority=True,
         to_channel_from_bot_login_url=login_url,
         to_channel_from_bot_oauth_scope=scope,
@@ -102,4 +105,5 @@ def build_auth(
         ),
         credential_factory=factory,
     )
+    authentication = CachingAuthentication(parameterized)
     return TeamsAuth(app_id, True, authentication, factory, scope, login_url)
