@@ -1,4 +1,4 @@
-"""One inbound Teams turn: normalize, remember the conversation, enqueue, show typing.
+"""One inbound Teams turn: normalize, remember the conversation, enqueue.
 
 ``CloudAdapter`` awaits the whole turn before the HTTP response goes back, and Teams
 resends an activity it has not seen acked within 15 s, so the turn does only:
@@ -10,23 +10,25 @@ resends an activity it has not seen acked within 15 s, so the turn does only:
    (personal chat) instead of answering without them;
 4. ``Intake.accept``: dedupe on (conversation id, activity id), RBAC, quota, enqueue.
    If it raises, so does the turn: the endpoint answers 500 and Teams resends;
-5. a typing indicator (bounded, best effort) for an enqueued job, or the immediate
-   answer (a command, a refusal) posted in the turn. The event is claimed by then, so
-   if the connector refuses that answer the ack still succeeds: a failed ack would
-   only make Teams resend an activity that dedupe then drops unanswered.
+5. the immediate answer (a command, a refusal) posted in the turn. The event is
+   claimed by then, so if the connector refuses that answer the ack still succeeds: a
+   failed ack would only make Teams resend an activity that dedupe then drops
+   unanswered.
+
+An enqueued job gets its typing indicator from the worker, as its first progress
+(:meth:`TeamsSender.progress`), not from the turn: posting it here cost a connector
+call per event on the ack path, about a third of the web process's CPU per Teams
+event in ``bench/load.py``, to show typing a moment before the worker does.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from botbuilder.core import TurnContext
 
 from adapters.teams.convert import TeamsMessage
-from adapters.teams.io import TYPING, TeamsSender, post_activities
+from adapters.teams.io import TeamsSender, post_activities
 from adapters.teams.references import ReferenceStore
 from adapters.teams.render import text_activities
-from adapters.teams.retry import ConnectorRetry
 from core.logging import bind_inbound, get_logger
 from core.ports import Intake
 
@@ -52,12 +54,10 @@ class TeamsTurn:
         *,
         references: ReferenceStore,
         sender: TeamsSender,
-        typing_timeout: float = 2.0,
     ) -> None:
         self._intake = intake
         self._references = references
         self._sender = sender
-        self._typing_timeout = typing_timeout
 
     async def run(self, message: TeamsMessage, context: TurnContext) -> None:
         inbound = message.inbound
@@ -76,20 +76,10 @@ class TeamsTurn:
             return
         acceptance = await self._intake.accept(inbound)
         _log.info("teams.accepted", kind=acceptance.kind, job_id=acceptance.job_id)
-        if acceptance.kind == "enqueued":
-            await self._typing(context)
-        elif acceptance.kind == "replied" and acceptance.reply is not None:
+        if acceptance.kind == "replied" and acceptance.reply is not None:
             try:
                 await post_activities(
                     context, await self._sender.activities(acceptance.reply), retry
                 )
             except Exception as exc:  # connector errors come raw or as InternalError
                 _log.error("teams.reply.failed", error=type(exc).__name__)
-
-    async def _typing(self, context: TurnContext) -> None:
-        """A courtesy: never let it delay the ack for long or fail the turn."""
-        try:
-            async with asyncio.timeout(self._typing_timeout):
-                await post_activities(context, [TYPING], ConnectorRetry(attempts=1))
-        except Exception as exc:
-            _log.info("teams.typing.skipped", error=type(exc).__name__)

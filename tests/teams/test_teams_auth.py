@@ -92,9 +92,10 @@ async def test_dev_mode_accepts_unsigned_activities_only_without_an_app_id(
     assert "DEVELOPMENT MODE" in dev.plugin.status
     assert await dev.post(activities.message(connector.service_url, text=QUESTION)) == 201
     assert await dev.queued_jobs() == 1
-    # The typing indicator went out without a bearer token (nothing to sign with).
-    (typing,) = await connector.wait_for(1, kind="typing")
-    assert typing.authorization is None
+    # A command's answer, posted in the turn, goes out without a bearer (nothing to sign).
+    assert await dev.post(activities.message(connector.service_url, text="help")) == 201
+    (answer,) = await connector.wait_for(1)
+    assert answer.authorization is None
 
 
 async def test_dev_mode_with_an_app_id_keeps_auth_on(
