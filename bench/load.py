@@ -38,7 +38,7 @@ import plotly.express as px
 from load_report import Report
 from loadgen import LoadGenerator, Schedule, Sent
 from platforms import PLATFORMS, Question, discord_token, slack_ts
-from system import NexusSystem, rss_mib
+from system import NexusSystem, cpu_seconds, rss_mib
 from teams_platform import teams_message_id
 from temp_database import temporary_database
 
@@ -93,7 +93,7 @@ class LoadBench:
     async def send_and_wait(
         self, schedule: Schedule, chart: bool, within: float
     ) -> tuple[list[Sent], list[float | None]]:
-        sent = await self.generator.run(self.system.url, self.system.ids, schedule)
+        sent = await self.generator.run(self.system.urls, self.system.ids, schedule)
         # A refused ack (non-2xx) is counted in the report; the platform would retry it.
         acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.acked]
         waited = await self.latencies([a for a, _ in acked], [s for _, s in acked], chart, within)
@@ -156,17 +156,34 @@ class LoadBench:
         assert None not in waited, "a template question was not answered"
         return count / (time.time() - started)
 
-    async def ack(self, rate: float, seconds: float) -> tuple[list[Sent], float]:
+    async def ack(
+        self, rate: float, seconds: float, *, web_alone: bool = False
+    ) -> tuple[list[Sent], float, float]:
+        """Acks at ``rate``; the drain rate; ``nexus serve``'s CPU ms per event.
+
+        ``web_alone``: the workers are stopped while the events arrive (and drain them
+        after), as when the web tier has CPU of its own rather than sharing two cores.
+        """
         schedule: Schedule = []
         for i in range(int(rate * seconds)):
             name = NAMES[i % len(NAMES)]
             q = self.question(name, self.thread(name, 1000 + i, "empty"), "average tip by day")
             schedule.append((i / rate, name, q))
-        started = time.time()
-        sent, waited = await self.send_and_wait(schedule, chart=False, within=600)
-        drained = time.time() - started
+        serves = [s.pid for s in self.system.serves]
+        started, cpu = time.time(), sum(map(cpu_seconds, serves))
+        paused = list(self.system.workers) if web_alone else []
+        for worker in paused:
+            os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            sent = await self.generator.run(self.system.urls, self.system.ids, schedule)
+        finally:
+            for worker in paused:
+                os.kill(worker.pid, signal.SIGCONT)
+        cpu_ms = (sum(map(cpu_seconds, serves)) - cpu) * 1000 / max(1, len(sent))
+        acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.acked]
+        waited = await self.latencies([a for a, _ in acked], [s for _, s in acked], False, 600)
         assert None not in waited, "an accepted event was never answered"
-        return sent, len(sent) / drained
+        return sent, len(sent) / (time.time() - started), cpu_ms
 
 
 async def baseline_ack(generator: LoadGenerator, rate: float, seconds: float) -> list[Sent]:
@@ -190,7 +207,7 @@ async def baseline_ack(generator: LoadGenerator, rate: float, seconds: float) ->
         for i in range(int(rate * seconds))
     ]
     try:
-        return await generator.run(f"http://127.0.0.1:{port}", ids, schedule)
+        return await generator.run([f"http://127.0.0.1:{port}"], ids, schedule)
     finally:
         await runner.cleanup()
 
@@ -208,7 +225,7 @@ async def main(args: argparse.Namespace) -> None:
         bench = LoadBench(system, generator, run)
         sampler: asyncio.Task[None] | None = None
         try:
-            await system.start(workers=2)
+            await system.start(workers=2, web=args.web)
             sampler = asyncio.create_task(bench.sample_rss())
             report.baseline = await baseline_ack(generator, args.rate, args.seconds)
             await bench.setup(args.threads, args.rows)
@@ -218,7 +235,9 @@ async def main(args: argparse.Namespace) -> None:
             os.kill(second.pid, signal.SIGCONT)
             report.two_workers = await bench.throughput(args.threads, args.batch)
             report.rss_mark = len(bench.rss)
-            report.ack, report.drain_rate = await bench.ack(args.rate, args.seconds)
+            report.ack, report.drain_rate, report.serve_cpu_ms = await bench.ack(
+                args.rate, args.seconds, web_alone=args.web_alone
+            )
             schedule = bench.template_batch(args.threads, args.answers, rate=args.answer_rate)
             sent, report.chart_latency = await bench.send_and_wait(schedule, True, within=300)
             report.done_latency = await bench.latencies(schedule, sent, chart=False)
@@ -244,6 +263,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres"
     )
+    parser.add_argument("--web", type=int, default=1, help="nexus serve replicas")
+    parser.add_argument(
+        "--web-alone", action="store_true",
+        help="stop the workers while acks are measured (the web tier's own CPU)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a small smoke run (< 40 s)")
     arguments = parser.parse_args()
     if arguments.quick:

@@ -30,6 +30,8 @@ class Report:
     baseline: list[Sent] = field(default_factory=list)
     ack: list[Sent] = field(default_factory=list)
     drain_rate: float = 0.0
+    serve_cpu_ms: float = 0.0
+    """``nexus serve``'s CPU time per event over the ack phase."""
     one_worker: float = 0.0
     two_workers: float = 0.0
     chart_latency: list[float | None] = field(default_factory=list)
@@ -46,7 +48,8 @@ class Report:
 
     def acks(self) -> Table:
         a = self.args
-        table = Table(title=f"Ack latency, {a.rate:g} events/s for {a.seconds:g} s (ms)")
+        replicas = f", {a.web} nexus serve replicas" if a.web > 1 else ""
+        table = Table(title=f"Ack latency, {a.rate:g} events/s for {a.seconds:g} s (ms){replicas}")
         for column in ("target", "sent", "non-2xx", "sent/s", "p50", "p99", "max", "p99<=25"):
             table.add_column(column, justify="left" if column == "target" else "right")
         names = sorted({s.platform for s in self.ack})
@@ -62,7 +65,11 @@ class Report:
                 f"{percentile(lat, 0.5):.1f}", f"{percentile(lat, 0.99):.1f}",
                 f"{max(lat, default=0):.1f}", verdict(percentile(lat, 0.99) <= ACK_P99_MS),
             )  # fmt: skip
-        table.caption = f"2 workers drained those events at {self.drain_rate:.0f} answers/s"
+        alone = " (workers stopped while acks were measured)" if self.args.web_alone else ""
+        table.caption = (
+            f"nexus serve used {self.serve_cpu_ms:.1f} ms of CPU per event{alone}; "
+            f"2 workers drained the events at {self.drain_rate:.0f} answers/s"
+        )
         return table
 
     def answers(self) -> Table:

@@ -37,7 +37,8 @@ class Sent:
         return 200 <= self.status < 300
 
 
-async def _send(base_url: str, ids: dict[str, str], schedule: Schedule) -> list[Sent]:
+async def _send(urls: list[str], ids: dict[str, str], schedule: Schedule) -> list[Sent]:
+    """Each request to the next of ``urls`` in turn, as a round-robin balancer would."""
     results: list[Sent] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -49,7 +50,8 @@ async def _send(base_url: str, ids: dict[str, str], schedule: Schedule) -> list[
             platform = PLATFORMS[name]
             body, headers = signed_request(platform, question, ids)
             try:
-                async with session.post(base_url + platform.path, data=body, headers=headers) as r:
+                url = urls[index % len(urls)] + platform.path
+                async with session.post(url, data=body, headers=headers) as r:
                     await r.read()
                     status = r.status
             except aiohttp.ClientError:
@@ -78,8 +80,8 @@ class LoadGenerator:
         self._process = context.Process(target=_serve, args=(child,), daemon=True)
         self._process.start()
 
-    async def run(self, base_url: str, ids: dict[str, str], schedule: Schedule) -> list[Sent]:
-        self._conn.send((base_url, ids, schedule))
+    async def run(self, urls: list[str], ids: dict[str, str], schedule: Schedule) -> list[Sent]:
+        self._conn.send((urls, ids, schedule))
         sent: list[Sent] = await asyncio.to_thread(self._conn.recv)
         return sent
 

@@ -53,6 +53,12 @@ def free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     """Resident set size of a process (and not its children), from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -73,10 +79,15 @@ class NexusSystem:
     connector: TimedConnector = field(default_factory=TimedConnector)
     channel: FakeChannelAuth | None = None
     team: Team | None = None
-    serve: subprocess.Popen[bytes] | None = None
+    serves: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    """``nexus serve`` replicas, each on its own port, as behind a load balancer."""
+    urls: list[str] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    url: str = ""
     worker_urls: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.urls[0]
 
     @property
     def ids(self) -> dict[str, str]:
@@ -114,7 +125,7 @@ class NexusSystem:
             **self.env_extra,
         }
 
-    async def start(self, workers: int = 1) -> NexusSystem:
+    async def start(self, workers: int = 1, web: int = 1) -> NexusSystem:
         await self.slack.start()
         await self.discord.start()
         await self.connector.start()
@@ -122,9 +133,10 @@ class NexusSystem:
         self.channel = FakeChannelAuth(key=CHANNEL_KEY).start()
         self.team = self.slack.add_team(SLACK_TEAM, channels=(SLACK_CHANNEL,))
         await self.provision()
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.serve = self._spawn("serve", "--host", "127.0.0.1", "--port", str(port))
+        for _ in range(web):
+            port = free_port()
+            self.urls.append(f"http://127.0.0.1:{port}")
+            self.serves.append(self._spawn("serve", "--host", "127.0.0.1", "--port", str(port)))
         for _ in range(workers):
             self.add_worker()
         await self.wait_ready()
@@ -149,7 +161,8 @@ class NexusSystem:
 
     def _spawn(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / f"{args[0]}-{len(self.workers)}.log").open("ab")
+        number = len(self.workers if args[0] == "worker" else self.serves)
+        log = (self.workdir / f"{args[0]}-{number}.log").open("ab")
         # cwd: the work dir, so no developer .env is read
         return subprocess.Popen(
             [*NEXUS, *args], cwd=self.workdir, env={**self.env(), **env}, stdout=log, stderr=log
@@ -167,8 +180,8 @@ class NexusSystem:
 
     async def wait_ready(self, within: float = 600.0) -> None:
         """Until ``/readyz`` of serve and ``/healthz`` of every worker answer 200."""
-        urls = [self.url + "/readyz", *(self.worker_urls[w.pid] for w in self.workers)]
-        processes = [self.serve, *self.workers]
+        urls = [u + "/readyz" for u in self.urls] + [self.worker_urls[w.pid] for w in self.workers]
+        processes = [*self.serves, *self.workers]
         last = "no answer"
         deadline = time.monotonic() + within
         async with aiohttp.ClientSession() as session:
@@ -189,8 +202,7 @@ class NexusSystem:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in self.workdir.glob("*.log"))
 
     def pids(self) -> dict[str, int]:
-        assert self.serve is not None
-        found = {"serve": self.serve.pid}
+        found = {f"serve{i + 1}" if i else "serve": s.pid for i, s in enumerate(self.serves)}
         found.update({f"worker{i + 1}": w.pid for i, w in enumerate(self.workers)})
         return found
 
@@ -207,9 +219,10 @@ class NexusSystem:
     async def close(self) -> None:
         for worker in list(self.workers):
             await self.stop_worker(worker)
-        if self.serve is not None and self.serve.poll() is None:
-            self.serve.terminate()
-            await asyncio.to_thread(self.serve.wait, 30)
+        for serve in self.serves:
+            if serve.poll() is None:
+                serve.terminate()
+                await asyncio.to_thread(serve.wait, 30)
         await self.slack.stop()
         await self.discord.close()
         await self.connector.stop()
