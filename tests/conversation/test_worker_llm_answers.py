@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from llm.dev_stack import QUESTION, SMOKERS_BY_DAY, DevRuntimes, dev_settings
 from llm.fakes import FakeLLMServer  # tests/ is on sys.path; tests/llm is package "llm"
 from redis.asyncio import Redis
 
-from adapters.testing import RecordingSender, make_inbound, memory_io
-from bot.platforms import StaticPlugin
-from bot.runtime import Runtime, open_runtime
+from adapters.testing import RecordingSender, make_inbound
+from bot.runtime import Runtime
 from bot.serving import runtime_app
 from core.datasets.ingest import load_tables_from_bytes
 from core.datasets.profile import profile_table
@@ -33,20 +33,10 @@ from core.events import FileRef, ImageSegment, ReceiptSegment, Reply, TableSegme
 from core.llm.pricing import PriceTable
 from core.quotas import Quotas
 from core.replies import failure_text
-from core.settings import IngestLimits, SandboxLimits, Settings
+from core.settings import IngestLimits
 from core.storage.repositories import usage
 
 WORKSPACE = "test:T1"
-QUESTION = "for smokers only, what is the typical tip on each day"
-SMOKERS_BY_DAY: dict[str, Any] = {
-    "dataset": 0,
-    "spec": {
-        "operation": "aggregate",
-        "filters": [{"column": "smoker", "op": "==", "value": "Yes"}],
-        "group_by": ["day"],
-        "aggregations": [{"func": "mean", "column": "tip"}],
-    },
-}
 
 DevFactory = Callable[..., Awaitable[tuple[Runtime, RecordingSender]]]
 
@@ -64,7 +54,7 @@ async def make_dev(
     redis_url: str, redis_client: Redis, redis_prefix: str, tmp_path: Path, tips_csv: bytes
 ) -> AsyncIterator[DevFactory]:
     """`nexus dev` on real Redis and SQLite with its in-process ARQ worker."""
-    runtimes: list[Runtime] = []
+    runtimes = DevRuntimes(redis_client, redis_prefix)
 
     async def make(
         *,
@@ -76,33 +66,18 @@ async def make_dev(
             "openai_api_key": None if llm is None else llm.api_key,
             "openai_base_url": None if llm is None else llm.base_url,
         }
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+        settings = dev_settings(
             redis_url=redis_url,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}",
-            data_dir=tmp_path / "data",
             redis_prefix=redis_prefix,
-            queue_name=f"{redis_prefix}:queue",
-            worker_poll_delay_seconds=0.05,
-            job_timeout_seconds=60.0,
+            tmp_path=tmp_path,
             anthropic_api_key=None,
             groq_api_key=None,
-            sandbox_limits=SandboxLimits(preload=["pandas"], concurrency=1),
-            embedder="none",  # documents by BM25 alone: the fake serves no embeddings
             **keys,
         )
-        io_, sender, _ = memory_io({"F1": tips_csv, **(files or {})})
-        runtime = await open_runtime(
-            settings, plugins=[StaticPlugin("test", io_)], mode="dev", charts=charts
-        )
-        runtimes.append(runtime)
-        return runtime, sender
+        return await runtimes.open(settings, {"F1": tips_csv, **(files or {})}, charts=charts)
 
     yield make
-    for runtime in runtimes:
-        await runtime.close()
-    async for key in redis_client.scan_iter(match=f"arq:*{redis_prefix}:*", count=1000):
-        await redis_client.delete(key)
+    await runtimes.close()
 
 
 async def _ask(

@@ -26,31 +26,20 @@ from typing import Any
 import pandas as pd
 import pytest
 from conversation_stack import wait_until
+from llm.dev_stack import QUESTION, SMOKERS_BY_DAY, DevRuntimes, dev_settings
 from llm.fakes import MODELS, Dialect, FakeLLMServer
 from redis.asyncio import Redis
 from refusing_proxy import RefusingProxy
 
-from adapters.testing import RecordingSender, make_inbound, memory_io
-from bot.platforms import StaticPlugin
-from bot.runtime import Runtime, open_runtime
+from adapters.testing import RecordingSender, make_inbound
+from bot.runtime import Runtime
 from core.events import FileRef, ReceiptSegment, Reply, TableSegment
 from core.quotas import Quotas
-from core.settings import SandboxLimits, Settings
 from core.storage.repositories import jobs
 from core.storage.repositories.jobs import FINISHED
 
 CHAIN: tuple[Dialect, ...] = ("openai", "anthropic", "groq")
 WORKSPACE = "test:T1"
-QUESTION = "for smokers only, what is the typical tip on each day"  # the planner refuses it
-SMOKERS_BY_DAY: dict[str, Any] = {
-    "dataset": 0,
-    "spec": {
-        "operation": "aggregate",
-        "filters": [{"column": "smoker", "op": "==", "value": "Yes"}],
-        "group_by": ["day"],
-        "aggregations": [{"func": "mean", "column": "tip"}],
-    },
-}
 REFUSED = "refused"
 """An outage by connection refused; any other outage is the HTTP status it answers."""
 
@@ -110,39 +99,24 @@ async def make_dev(
     tips_csv: bytes,
 ) -> AsyncIterator[DevFactory]:
     """`nexus dev` with all three providers configured, in the order of ``CHAIN``."""
-    runtimes: list[Runtime] = []
+    runtimes = DevRuntimes(redis_client, redis_prefix)
 
     async def make() -> tuple[Runtime, RecordingSender]:
         keys: dict[str, Any] = {}
         for name, provider in providers.items():
             keys[f"{name}_api_key"] = provider.fake.api_key
             keys[f"{name}_base_url"] = provider.base_url
-        settings = Settings(
-            _env_file=None,
+        settings = dev_settings(
             redis_url=redis_url,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}",
-            data_dir=tmp_path / "data",
             redis_prefix=redis_prefix,
-            queue_name=f"{redis_prefix}:queue",
-            worker_poll_delay_seconds=0.05,
-            job_timeout_seconds=60.0,
-            embedder="none",
+            tmp_path=tmp_path,
             llm_provider_chain=",".join(CHAIN),
-            sandbox_limits=SandboxLimits(preload=["pandas"], concurrency=1),
             **keys,
         )
-        io_, sender, _ = memory_io({"F1": tips_csv})
-        runtime = await open_runtime(
-            settings, plugins=[StaticPlugin("test", io_)], mode="dev", charts=False
-        )
-        runtimes.append(runtime)
-        return runtime, sender
+        return await runtimes.open(settings, {"F1": tips_csv})
 
     yield make
-    for runtime in runtimes:
-        await runtime.close()
-    async for key in redis_client.scan_iter(match=f"arq:*{redis_prefix}:*", count=1000):
-        await redis_client.delete(key)
+    await runtimes.close()
 
 
 async def ask(runtime: Runtime, sender: RecordingSender, *, attach: bytes | None) -> Reply:

@@ -13,22 +13,12 @@ import plotly.express as px
 import pytest
 from aiohttp import ClientSession
 from governance.governance_support import add_workspace, mint, served
+from llm.dev_stack import QUESTION, SMOKERS_BY_DAY
 from llm.fakes import FakeLLMServer
 
 from adapters.testing import make_inbound
 from core.events import FileRef, TableSegment
 from core.settings import SandboxLimits, Settings
-
-QUESTION = "for smokers only, what is the typical tip on each day"
-SMOKERS_BY_DAY = {
-    "dataset": 0,
-    "spec": {
-        "operation": "aggregate",
-        "filters": [{"column": "smoker", "op": "==", "value": "Yes"}],
-        "group_by": ["day"],
-        "aggregations": [{"func": "mean", "column": "tip"}],
-    },
-}
 
 
 @pytest.fixture
