@@ -38,7 +38,7 @@ import plotly.express as px
 from load_report import Report
 from loadgen import LoadGenerator, Schedule, Sent
 from platforms import PLATFORMS, Question, discord_token, slack_ts
-from system import NexusSystem, cpu_seconds, rss_mib
+from system import NexusSystem, cpu_seconds, machine_cpu, rss_mib
 from teams_platform import teams_message_id
 from temp_database import temporary_database
 
@@ -148,13 +148,15 @@ class LoadBench:
             schedule.append((i / rate, name, q))
         return schedule
 
-    async def throughput(self, threads: int, count: int) -> float:
-        """Answers per second for a batch sent at once (told apart per question)."""
+    async def throughput(self, threads: int, count: int) -> tuple[float, float]:
+        """Answers per second for a batch sent at once (told apart per question), and
+        how busy the machine's cores were meanwhile (0..1: every core busy)."""
         schedule = self.template_batch(threads, count, rate=200)
-        started = time.time()
+        started, (busy, total) = time.time(), machine_cpu()
         _, waited = await self.send_and_wait(schedule, chart=False, within=600)
         assert None not in waited, "a template question was not answered"
-        return count / (time.time() - started)
+        busy_after, total_after = machine_cpu()
+        return count / (time.time() - started), (busy_after - busy) / (total_after - total)
 
     async def ack(
         self, rate: float, seconds: float, *, web_alone: bool = False
@@ -231,9 +233,10 @@ async def main(args: argparse.Namespace) -> None:
             await bench.setup(args.threads, args.rows)
             second = system.workers[1]
             os.kill(second.pid, signal.SIGSTOP)  # idle: it holds no job while stopped
-            report.one_worker = await bench.throughput(args.threads, args.batch)
+            batch = (args.threads, args.batch)
+            report.one_worker, report.one_worker_cpu = await bench.throughput(*batch)
             os.kill(second.pid, signal.SIGCONT)
-            report.two_workers = await bench.throughput(args.threads, args.batch)
+            report.two_workers, report.two_workers_cpu = await bench.throughput(*batch)
             report.rss_mark = len(bench.rss)
             report.ack, report.drain_rate, report.serve_cpu_ms = await bench.ack(
                 args.rate, args.seconds, web_alone=args.web_alone

@@ -34,6 +34,9 @@ class Report:
     """``nexus serve``'s CPU time per event over the ack phase."""
     one_worker: float = 0.0
     two_workers: float = 0.0
+    one_worker_cpu: float = 0.0
+    two_workers_cpu: float = 0.0
+    """Share of the machine's cores busy during each throughput run (0..1)."""
     chart_latency: list[float | None] = field(default_factory=list)
     done_latency: list[float | None] = field(default_factory=list)
     rss: list[tuple[float, dict[str, float]]] = field(default_factory=list)
@@ -92,6 +95,10 @@ class Report:
         table.add_row("worker throughput, 2 workers (answers/s)", str(self.args.batch),
                       f"{self.two_workers:.2f}", f"x{ratio:.2f}", ">= x1.8",
                       verdict(ratio >= SCALING))  # fmt: skip
+        table.caption = (
+            f"cores busy during the runs: {self.one_worker_cpu:.0%} with 1 worker, "
+            f"{self.two_workers_cpu:.0%} with 2 (everything shares this machine's cores)"
+        )
         return table
 
     def memory(self) -> Table:
