@@ -6,6 +6,7 @@ in-process queue, so both run jobs with identical code and wiring.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,6 +112,42 @@ async def _start_sandbox(settings: Settings, metrics: NexusMetrics) -> tuple[San
     return sandbox, ""
 
 
+async def _start_processes(
+    settings: Settings,
+    database: Database,
+    metrics: NexusMetrics,
+    renderer: ChartRenderer | None,
+    *,
+    with_sandbox: bool,
+) -> tuple[Sandbox | None, str, DocumentLibrary | None]:
+    """Start Chromium (2-4 s cold), the sandbox's fork server and milvus-lite, one
+    after the other: launched together, Chromium sometimes exited at once in the load
+    bench ("the browser seemed to close immediately").
+
+    If one fails, or the worker is stopped meanwhile (Ctrl-C, SIGTERM), those already
+    up are closed before the error goes on: a Chromium left running keeps non-daemon
+    threads in this process, which then never exits."""
+    started: list[Sandbox | DocumentLibrary | ChartRenderer] = []
+    try:
+        if renderer is not None and renderer.available:
+            started.append(renderer)
+            await renderer.start()  # a cold browser: paid before the first job
+        sandbox, note = (
+            await _start_sandbox(settings, metrics) if with_sandbox else (None, NO_SANDBOX)
+        )
+        if sandbox is not None:
+            started.append(sandbox)
+        documents = await open_documents(settings, database)  # milvus-lite or a server
+    except BaseException:
+        for part in reversed(started):
+            try:
+                await asyncio.shield(part.close())
+            except Exception as exc:  # the start-up failure is the one to report
+                log.warning("close_failed", part=type(part).__name__, error=repr(exc))
+        raise
+    return sandbox, note, documents
+
+
 async def open_worker_context(
     settings: Settings,
     *,
@@ -134,9 +171,7 @@ async def open_worker_context(
             timeout=settings.chart_timeout_seconds,
             on_render=metrics.chart_render_seconds.observe,
         )
-        if renderer.available:
-            await renderer.start()  # a cold browser costs 2-4 s; pay it before the first job
-        else:
+        if not renderer.available:
             log.warning("charts_unavailable", reason=renderer.unavailable_reason)
     blobs = BlobStore.for_data_dir(settings.data_dir, box=secret_box(settings))
     quotas = Quotas(redis, prefix=settings.redis_prefix)
@@ -147,8 +182,6 @@ async def open_worker_context(
     )
     limits = IngestLimits()
     router: LLMRouter | None = None
-    sandbox: Sandbox | None = None
-    sandbox_note = NO_SANDBOX
     unregister: Callable[[], None] | None = None
     if _has_llm_key(settings):  # no key, no router: the planner answers alone
         router = build_router(
@@ -167,8 +200,17 @@ async def open_worker_context(
         breakers = BreakerStates(router)
         metrics.registry.register(breakers)
         unregister = functools.partial(metrics.registry.unregister, breakers)
-        sandbox, sandbox_note = await _start_sandbox(settings, metrics)
-    documents = await open_documents(settings, database)  # milvus-lite or a Milvus server
+    try:
+        sandbox, sandbox_note, documents = await _start_processes(
+            settings, database, metrics, renderer, with_sandbox=router is not None
+        )
+    except BaseException:
+        if unregister is not None:
+            unregister()
+        if router is not None:
+            await router.aclose()
+        await database.dispose()
+        raise
     answerer = Answerer(
         database=database,
         blobs=blobs,

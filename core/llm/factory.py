@@ -8,6 +8,7 @@ nothing (``nexus ask`` runs that way).
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 from collections.abc import Callable
 
@@ -19,10 +20,7 @@ from core.llm.cache import LLMCache
 from core.llm.circuit import CircuitBreaker
 from core.llm.observer import RouterObserver
 from core.llm.pricing import ModelPrice, PriceTable
-from core.llm.providers.anthropic_provider import AnthropicProvider
 from core.llm.providers.base import Provider
-from core.llm.providers.groq_provider import GroqProvider
-from core.llm.providers.openai_provider import OpenAIProvider
 from core.llm.router import LLMRouter
 from core.logging import get_logger
 from core.settings import Settings
@@ -32,11 +30,19 @@ log = get_logger("llm.factory")
 KNOWN_PROVIDERS = ("openai", "anthropic", "groq")
 
 
-_PROVIDER_CLASSES: dict[str, Callable[..., Provider]] = {
-    "openai": OpenAIProvider,
-    "anthropic": AnthropicProvider,
-    "groq": GroqProvider,
+_PROVIDER_CLASSES: dict[str, tuple[str, str]] = {
+    "openai": ("core.llm.providers.openai_provider", "OpenAIProvider"),
+    "anthropic": ("core.llm.providers.anthropic_provider", "AnthropicProvider"),
+    "groq": ("core.llm.providers.groq_provider", "GroqProvider"),
 }
+"""Imported on first use: each SDK takes 0.5-3 s to import (anthropic's most), which
+every ``nexus`` process paid at start even for providers it has no key for."""
+
+
+def _provider_class(name: str) -> Callable[..., Provider]:
+    module, attribute = _PROVIDER_CLASSES[name]
+    cls: Callable[..., Provider] = getattr(importlib.import_module(module), attribute)
+    return cls
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
@@ -50,7 +56,7 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
         key: SecretStr | None = getattr(settings, f"{name}_api_key")
         if key is None:
             continue
-        providers[name] = _PROVIDER_CLASSES[name](
+        providers[name] = _provider_class(name)(
             api_key=key.get_secret_value(),
             base_url=getattr(settings, f"{name}_base_url"),
             model=getattr(settings, f"{name}_model"),

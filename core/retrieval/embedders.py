@@ -11,13 +11,14 @@ import asyncio
 import importlib.util
 import os
 from collections.abc import Sequence
-from typing import Any, Protocol
-
-from openai import APIError, AsyncOpenAI
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ConfigurationError, ProviderUnavailableError
 from core.logging import get_logger
 from core.settings import Settings
+
+if TYPE_CHECKING:  # the SDK is imported when an OpenAI embedder is built (1+ s)
+    from openai import AsyncOpenAI
 
 log = get_logger("retrieval.embedders")
 
@@ -56,6 +57,8 @@ class OpenAIEmbedder:
         self.dimension = _OPENAI_DIMENSIONS[model]
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        from openai import APIError  # loaded already: the client came from the SDK
+
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self._batch):
             part = list(texts[start : start + self._batch])
@@ -114,6 +117,8 @@ def build_embedder(settings: Settings) -> Embedder | None:
     if choice == "openai":
         if settings.openai_api_key is None:
             raise ConfigurationError("NEXUS_EMBEDDER=openai needs OPENAI_API_KEY.")
+        from openai import AsyncOpenAI
+
         client = AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value(),
             base_url=settings.openai_base_url,
