@@ -17,6 +17,9 @@ from core.events import FileRef
 
 REPO = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT = 3
+"""ARQ frees a dead worker's job ``JOB_TIMEOUT + 10`` s after it was picked up: that is
+this test's floor (13 s). Lower buys a second or two, and leaves the job's own deadline
+(80 % of it) too tight for the second worker on a loaded CI machine."""
 
 
 def _start_worker(server_url: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

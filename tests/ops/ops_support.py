@@ -3,22 +3,30 @@ wires them (``bot/serving.py``), served on 127.0.0.1, with the in-memory test pl
 
 Real Redis (a unique key prefix and queue per test), SQLite in the test's directory,
 an in-process ARQ worker running the production job functions, Chromium for charts
-when it is installed. Nothing of Nexus is mocked.
+when it is installed, and a real sandbox (an AI key is configured, so the worker starts
+one). Nothing of Nexus is mocked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import plotly.express as px
+import pytest
+import structlog
 from aiohttp import ClientSession, web
+from redis.asyncio import Redis
 
 from adapters.testing import DictFetcher, InMemoryAdapter, RecordingSender, memory_io
 from bot.platforms import StaticPlugin
@@ -26,8 +34,9 @@ from bot.runtime import Runtime, open_runtime
 from bot.serving import runtime_app
 from core.charts.renderer import ChartRenderer
 from core.events import FileRef
+from core.logging import configure_logging
 from core.ports import Acceptance
-from core.settings import Settings
+from core.settings import SandboxLimits, Settings
 
 MARKER = "ZQX-MARKER-7731"
 """A cell value in the uploaded file: it must never appear in a log line."""
@@ -68,9 +77,32 @@ class App:
             return response.status, await response.text()
 
 
+@contextlib.contextmanager
+def json_logs() -> Iterator[io.StringIO]:
+    """Production logging into a buffer; the previous configuration is restored after."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stderr", buffer)
+        configure_logging("INFO", "json")
+    try:
+        yield buffer
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 @contextlib.asynccontextmanager
 async def running_app(
-    *, redis_url: str, prefix: str, data_dir: Path, charts: bool
+    *,
+    redis_url: str,
+    prefix: str,
+    data_dir: Path,
+    charts: bool,
+    preload: tuple[str, ...] = ("pandas",),
 ) -> AsyncIterator[App]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -82,6 +114,11 @@ async def running_app(
         worker_poll_delay_seconds=0.05,
         job_timeout_seconds=60,
         openai_api_key=SECRET,
+        # The questions here are answered by the rule planner, never by generated code:
+        # the sandbox starts (and logs) but preloads only pandas by default, not the
+        # whole default stack (about 10 s of scipy/sklearn/statsmodels imports that the
+        # first job would wait for).
+        sandbox_limits=SandboxLimits(preload=list(preload), concurrency=1),
     )
     io, sender, fetcher = memory_io()
     plugin = StaticPlugin("test", platform_io=io)
@@ -105,6 +142,24 @@ async def running_app(
         if runner is not None:
             await runner.cleanup()
         await runtime.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_app(redis_url: str, data_dir: Path) -> AsyncIterator[App]:
+    """:func:`running_app` under a key prefix of its own, deleted afterwards: for the
+    module-scoped fixtures, which cannot use the per-test ``redis_prefix``."""
+    prefix = f"nexus-test:{uuid.uuid4().hex[:12]}"
+    try:
+        async with running_app(
+            redis_url=redis_url, prefix=prefix, data_dir=data_dir, charts=charts_available()
+        ) as app:
+            yield app
+    finally:
+        redis = Redis.from_url(redis_url)
+        for pattern in (f"{prefix}*", f"arq:*{prefix}:*"):  # ARQ's keys carry the job id
+            async for key in redis.scan_iter(match=pattern, count=1000):
+                await redis.delete(key)
+        await redis.aclose()  # type: ignore[attr-defined]
 
 
 def free_port() -> int:

@@ -11,56 +11,44 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
-import sys
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
-from ops_support import MARKER, QUESTION, SECRET, App, tips_with_marker
+from ops_support import MARKER, QUESTION, SECRET, fresh_app, json_logs, tips_with_marker
 
-from core.logging import configure_logging
-
-
-@pytest.fixture
-def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """Production logging into a buffer; the previous configuration is restored after."""
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    buffer = io.StringIO()
-    with monkeypatch.context() as patch:
-        patch.setattr(sys, "stderr", buffer)
-        configure_logging("INFO", "json")
-    try:
-        yield buffer
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = handlers
-        root.setLevel(level)
+JobLogs = tuple[list[dict[str, Any]], str, str]
+"""Every line logged while one question was answered, its event id, its job id."""
 
 
-@pytest.fixture
-async def job_logs(json_logs: io.StringIO, app: App) -> tuple[list[dict[str, Any]], str, str]:
-    """(every line logged while one question was answered, its event id, its job id)."""
-    start = json_logs.tell()
-    acceptance = await app.ask_with_file(QUESTION, tips_with_marker(), event_id="ev-logs-1")
-    assert acceptance.kind == "enqueued" and acceptance.job_id
-    await app.sender.wait_replies(1, within=60)
-    job_id = acceptance.job_id
+async def _answer_one(redis_url: str, data_dir: Path, logs: io.StringIO) -> JobLogs:
+    async with fresh_app(redis_url, data_dir) as app:
+        start = logs.tell()
+        acceptance = await app.ask_with_file(QUESTION, tips_with_marker(), event_id="ev-logs-1")
+        assert acceptance.kind == "enqueued" and acceptance.job_id
+        await app.sender.wait_replies(1, within=60)
+        job_id = acceptance.job_id
 
-    def lines() -> list[dict[str, Any]]:
-        text = json_logs.getvalue()[start:]
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        def lines() -> list[dict[str, Any]]:
+            text = logs.getvalue()[start:]
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
 
-    def finished() -> bool:  # ARQ's "job finished" line: "<secs> ← <job id>:<function> ●"
-        return any(f"\u2190 {job_id}" in str(line.get("event")) for line in lines())
+        def finished() -> bool:  # ARQ's "job finished" line: "<secs> ← <job id>:<function> ●"
+            return any(f"\u2190 {job_id}" in str(line.get("event")) for line in lines())
 
-    async with asyncio.timeout(10):
-        while not finished():  # noqa: ASYNC110 - a log line has no event to wait on
-            await asyncio.sleep(0.05)
-    return lines(), "ev-logs-1", job_id
+        async with asyncio.timeout(10):
+            while not finished():  # noqa: ASYNC110 - a log line has no event to wait on
+                await asyncio.sleep(0.05)
+        return lines(), "ev-logs-1", job_id
+
+
+@pytest.fixture(scope="module")
+def job_logs(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> JobLogs:
+    """One question answered by the real app, once per module: both tests read the same
+    lines, and starting the app's worker (Chromium, the sandbox, milvus-lite) takes
+    seconds."""
+    with json_logs() as logs:
+        return asyncio.run(_answer_one(redis_url, tmp_path_factory.mktemp("logs"), logs))
 
 
 def _of_job(lines: list[dict[str, Any]], event_id: str, job_id: str) -> list[dict[str, Any]]:
@@ -73,9 +61,7 @@ def _of_job(lines: list[dict[str, Any]], event_id: str, job_id: str) -> list[dic
     ]
 
 
-async def test_lines_are_json_without_text_content_or_secrets(
-    job_logs: tuple[list[dict[str, Any]], str, str],
-) -> None:
+def test_lines_are_json_without_text_content_or_secrets(job_logs: JobLogs) -> None:
     lines, _, _ = job_logs
     assert lines, "nothing was logged"
     for line in lines:
@@ -86,9 +72,7 @@ async def test_lines_are_json_without_text_content_or_secrets(
         assert SECRET not in rendered, line
 
 
-async def test_every_nexus_line_of_the_job_has_one_correlation_id(
-    job_logs: tuple[list[dict[str, Any]], str, str],
-) -> None:
+def test_every_nexus_line_of_the_job_has_one_correlation_id(job_logs: JobLogs) -> None:
     lines, event_id, job_id = job_logs
     ours = [line for line in _of_job(lines, event_id, job_id) if "component" in line]
     components = {line["component"] for line in ours}

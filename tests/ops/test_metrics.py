@@ -10,13 +10,11 @@ today are checked here for the right values.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 import pytest
 from metrics_scrape import Scrape, parse
-from ops_support import QUESTION, App, charts_available, running_app, tips_with_marker
-from redis.asyncio import Redis
+from ops_support import QUESTION, App, fresh_app, tips_with_marker
 
 
 async def _scrape(app: App) -> Scrape:
@@ -26,29 +24,20 @@ async def _scrape(app: App) -> Scrape:
 
 
 async def _one_job(redis_url: str, data_dir: Path) -> Scrape:
-    prefix = f"nexus-test:{uuid.uuid4().hex[:12]}"
-    try:
-        async with running_app(
-            redis_url=redis_url, prefix=prefix, data_dir=data_dir, charts=charts_available()
-        ) as app:
-            data = tips_with_marker()
-            first = await app.ask_with_file(QUESTION, data, message_id="m-1", event_id="e-1")
-            assert first.kind == "enqueued", first
-            again = await app.ask_with_file(QUESTION, data, message_id="m-1", event_id="e-1")
-            assert again.kind == "duplicate"
-            await app.sender.wait_replies(1, within=60)
-            # The worker counts the job just after posting its reply: scrape until it has.
-            async with asyncio.timeout(10):
-                while True:
-                    scrape = await _scrape(app)
-                    if scrape.value("nexus_jobs_total") >= 1:
-                        return scrape
-                    await asyncio.sleep(0.05)
-    finally:
-        redis = Redis.from_url(redis_url)
-        async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
-            await redis.delete(key)
-        await redis.aclose()  # type: ignore[attr-defined]
+    async with fresh_app(redis_url, data_dir) as app:
+        data = tips_with_marker()
+        first = await app.ask_with_file(QUESTION, data, message_id="m-1", event_id="e-1")
+        assert first.kind == "enqueued", first
+        again = await app.ask_with_file(QUESTION, data, message_id="m-1", event_id="e-1")
+        assert again.kind == "duplicate"
+        await app.sender.wait_replies(1, within=60)
+        # The worker counts the job just after posting its reply: scrape until it has.
+        async with asyncio.timeout(10):
+            while True:
+                scrape = await _scrape(app)
+                if scrape.value("nexus_jobs_total") >= 1:
+                    return scrape
+                await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

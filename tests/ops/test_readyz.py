@@ -4,6 +4,9 @@ The process gets its own redis-server on a free port (started here, never the sh
 one on 6379); stopping that server must turn ``/readyz`` into a 503 that names Redis,
 while ``/healthz`` (the process is alive) stays 200, and starting it again makes the
 process ready again without a restart.
+
+Both tests share one process (``nexus serve`` takes seconds to import and start); the
+SIGTERM test ends it, so it comes last in the file.
 """
 
 from __future__ import annotations
@@ -76,9 +79,9 @@ class Serve:
         return (self.tmp / "serve.log").read_text(errors="replace")
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Serve]:
-    running = Serve(tmp_path)
+@pytest.fixture(scope="module")
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    running = Serve(tmp_path_factory.mktemp("serve"))
     try:
         yield running
     finally:
@@ -104,7 +107,7 @@ def test_readyz_follows_redis(serve: Serve) -> None:
     assert "redis: ok" in again
 
 
-def test_shutdown_on_sigterm(serve: Serve) -> None:
+def test_shutdown_on_sigterm(serve: Serve) -> None:  # last: it stops the shared process
     try:
         _wait_for(serve.url + "/healthz", 200)
     except AssertionError as exc:

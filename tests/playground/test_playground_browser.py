@@ -130,7 +130,7 @@ async def test_progress_shows_while_the_job_runs(
     reply = await chat.reply(1)
     # A provider outage reads as on Slack or Discord: what happened, and no charge.
     await expect(reply).to_contain_text("Every AI provider is unavailable right now")
-    await expect(reply).to_contain_text("not counted against your quota")
+    await expect(reply).to_contain_text("Your quota was not charged")
     await expect(chat.page.get_by_test_id("progress")).to_be_hidden()
 
 
