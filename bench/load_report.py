@@ -37,6 +37,8 @@ class Report:
     one_worker_cpu: float = 0.0
     two_workers_cpu: float = 0.0
     """Share of the machine's cores busy during each throughput run (0..1)."""
+    driver_cpu: float = 0.0
+    """Share of one core the bench driver (with the platform fakes) used, 2 workers."""
     chart_latency: list[float | None] = field(default_factory=list)
     done_latency: list[float | None] = field(default_factory=list)
     rss: list[tuple[float, dict[str, float]]] = field(default_factory=list)
@@ -97,7 +99,8 @@ class Report:
                       verdict(ratio >= SCALING))  # fmt: skip
         table.caption = (
             f"cores busy during the runs: {self.one_worker_cpu:.0%} with 1 worker, "
-            f"{self.two_workers_cpu:.0%} with 2 (everything shares this machine's cores)"
+            f"{self.two_workers_cpu:.0%} with 2 (everything shares this machine's cores); "
+            f"the driver and its platform fakes used {self.driver_cpu:.0%} of a core"
         )
         return table
 
