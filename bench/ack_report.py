@@ -11,6 +11,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 import aiohttp
+from aiohttp import web
 from rich.console import Console
 from rich.table import Table
 
@@ -110,3 +111,48 @@ async def load(
     result: Result = await asyncio.to_thread(parent.recv)
     await asyncio.to_thread(process.join)
     return result
+
+
+class AckRuns:
+    """One bench's rows: each target warmed up, then loaded at the run's rate."""
+
+    def __init__(self, args: argparse.Namespace, request: RequestFactory, ok_status: int) -> None:
+        self._args = args
+        self._request = request
+        self._ok_status = ok_status
+        self.rows: list[tuple[str, list[float], int, float]] = []
+
+    async def measure(self, label: str, url: str) -> None:
+        # Warm-up first: connections, JWKS, the adapter's own first calls.
+        warm = min(self._args.rate, 50.0)
+        await load(url, self._request, ok_status=self._ok_status, rate=warm, seconds=1.0)
+        latencies, errors, achieved = await load(
+            url,
+            self._request,
+            ok_status=self._ok_status,
+            rate=self._args.rate,
+            seconds=self._args.seconds,
+        )
+        self.rows.append((label, latencies, errors, achieved))
+
+    async def baseline(self, path: str) -> None:
+        """The same load on a bare aiohttp handler at ``path``: this machine's floor."""
+
+        async def answer(_request: web.Request) -> web.Response:
+            return web.Response(status=self._ok_status)
+
+        app = web.Application()
+        app.router.add_post(path, answer)
+        runner, url = await serve(app)
+        try:
+            await self.measure(f"baseline: bare aiohttp {self._ok_status}", url + path)
+        finally:
+            await runner.cleanup()
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"

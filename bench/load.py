@@ -94,10 +94,15 @@ class LoadBench:
         self, schedule: Schedule, chart: bool, within: float
     ) -> tuple[list[Sent], list[float | None]]:
         sent = await self.generator.run(self.system.urls, self.system.ids, schedule)
-        # A refused ack (non-2xx) is counted in the report; the platform would retry it.
+        return sent, await self.acked_latencies(schedule, sent, chart, within)
+
+    async def acked_latencies(
+        self, schedule: Schedule, sent: list[Sent], chart: bool, within: float
+    ) -> list[float | None]:
+        """:meth:`latencies` of the acked requests only: a refused ack (non-2xx) is
+        counted in the report, and the platform would retry it."""
         acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.acked]
-        waited = await self.latencies([a for a, _ in acked], [s for _, s in acked], chart, within)
-        return sent, waited
+        return await self.latencies([a for a, _ in acked], [s for _, s in acked], chart, within)
 
     async def latencies(
         self, schedule: Schedule, sent: list[Sent], chart: bool, within: float = 10.0
@@ -186,8 +191,7 @@ class LoadBench:
             for worker in paused:
                 os.kill(worker.pid, signal.SIGCONT)
         cpu_ms = (sum(map(cpu_seconds, serves)) - cpu) * 1000 / max(1, len(sent))
-        acked = [(item, s) for item, s in zip(schedule, sent, strict=True) if s.acked]
-        waited = await self.latencies([a for a, _ in acked], [s for _, s in acked], False, 600)
+        waited = await self.acked_latencies(schedule, sent, False, 600)
         assert None not in waited, "an accepted event was never answered"
         return sent, len(sent) / (time.time() - started), cpu_ms
 

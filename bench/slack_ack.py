@@ -36,7 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ack_report import ack_arguments, load, print_ack_table
+from ack_report import AckRuns, ack_arguments, print_ack_table, serve
 from aiohttp import web
 from redis.asyncio import Redis
 from rich.console import Console
@@ -67,14 +67,6 @@ def signed_event(n: int, run: str) -> tuple[bytes, dict[str, str]]:
     digest = hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
     signature = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
     return body.encode(), {"Content-Type": "application/json", **signature}
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
 
 
 async def _fake_web_api(conn: Connection) -> None:
@@ -188,24 +180,9 @@ async def slack_server(api_url: str, intake: Intake) -> tuple[web.AppRunner, str
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "console")  # per-event info logs would be the bottleneck
     console = Console(width=120)
-    rows: list[tuple[str, list[float], int, float]] = []
-
-    async def measure(label: str, url: str) -> None:
-        # Warm-up: connections, bolt's auth.test.
-        await load(url, signed_event, ok_status=200, rate=min(args.rate, 50.0), seconds=1.0)
-        latencies, errors, achieved = await load(
-            url, signed_event, ok_status=200, rate=args.rate, seconds=args.seconds
-        )
-        rows.append((label, latencies, errors, achieved))
-
-    async def ok(_request: web.Request) -> web.Response:
-        return web.Response(status=200)
-
-    base = web.Application()
-    base.router.add_post("/slack/events", ok)
-    runner, url = await serve(base)
-    await measure("baseline: bare aiohttp 200", f"{url}/slack/events")
-    await runner.cleanup()
+    runs = AckRuns(args, signed_event, ok_status=200)
+    measure = runs.measure
+    await runs.baseline("/slack/events")
 
     fake_slack = FakeSlackProcess()
     api_url = await fake_slack.start()
@@ -229,7 +206,7 @@ async def main(args: argparse.Namespace) -> None:
     print_ack_table(
         console,
         f"Slack ack latency, {args.rate:g} events/s for {args.seconds:g} s (ms)",
-        rows,
+        runs.rows,
         deadline_ms=DEADLINE_MS,
         platform="Slack",
     )

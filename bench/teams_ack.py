@@ -40,7 +40,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "teams"))
-from ack_report import ack_arguments, load, print_ack_table
+from ack_report import AckRuns, ack_arguments, print_ack_table, serve
 from fake_bot_framework import (
     APP_ID,
     APP_PASSWORD,
@@ -48,7 +48,7 @@ from fake_bot_framework import (
     FakeConnector,
     StaticTokenCredentials,
 )
-from slack_ack import database, serve
+from slack_ack import database
 
 from adapters.teams import TeamsPlugin
 from bot.runtime import open_runtime
@@ -159,7 +159,6 @@ async def real_core(settings: Settings) -> tuple[Intake, Closer]:
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "console")  # per-event info logs would be the bottleneck
     console = Console(width=120)
-    rows: list[tuple[str, list[float], int, float]] = []
     channel = FakeChannelAuth().start()
     conn, child = mp.get_context("spawn").Pipe()
     fake = mp.get_context("spawn").Process(target=connector_process, args=(child,))
@@ -168,22 +167,9 @@ async def main(args: argparse.Namespace) -> None:
     token = channel.token(service_url)  # a channel token lives an hour: reused, like Teams
     request = functools.partial(signed_activity, token, service_url)
 
-    async def measure(label: str, url: str) -> None:
-        # Warm-up: JWKS, pools.
-        await load(url, request, ok_status=201, rate=min(args.rate, 50.0), seconds=1.0)
-        latencies, errors, achieved = await load(
-            url, request, ok_status=201, rate=args.rate, seconds=args.seconds
-        )
-        rows.append((label, latencies, errors, achieved))
-
-    async def created(_request: web.Request) -> web.Response:
-        return web.Response(status=201)
-
-    base = web.Application()
-    base.router.add_post("/api/messages", created)
-    runner, url = await serve(base)
-    await measure("baseline: bare aiohttp 201", f"{url}/api/messages")
-    await runner.cleanup()
+    runs = AckRuns(args, request, ok_status=201)
+    measure = runs.measure
+    await runs.baseline("/api/messages")
 
     prefix = f"nexus-bench:{uuid.uuid4().hex[:8]}"
     try:
@@ -210,7 +196,7 @@ async def main(args: argparse.Namespace) -> None:
     print_ack_table(
         console,
         f"Teams ack latency, {args.rate:g} activities/s for {args.seconds:g} s (ms)",
-        rows,
+        runs.rows,
         deadline_ms=DEADLINE_MS,
         platform="Teams",
     )

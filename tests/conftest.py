@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import plotly.express as px
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.engine import make_url
@@ -106,3 +107,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_database_url" if request.param == "sqlite" else "pg_database_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture(scope="session")
+def tips_csv() -> bytes:
+    """plotly's tips dataset (244 rows × 7 columns) as CSV bytes."""
+    return px.data.tips().to_csv(index=False).encode()

@@ -181,28 +181,29 @@ class ChunkStore:
         terms = search_terms(query)
         if not terms:  # only stop words ("what is it?"): nothing to rank on
             return []
-        result = await self._call(
-            "search",
-            data=[terms],
-            anns_field="sparse",
-            limit=limit,
-            filter=expression,
-            output_fields=list(FIELDS),
-        )
+        found = await self._search(terms, "sparse", expression, limit)
         # milvus-lite reports BM25 as a negated score (more negative is better).
-        return [Hit(h["id"], abs(float(h["distance"])), dict(h["entity"])) for h in result[0]]
+        return [Hit(h["id"], abs(float(h["distance"])), dict(h["entity"])) for h in found]
 
     async def search_dense(self, vector: list[float], expression: str, *, limit: int) -> list[Hit]:
+        found = await self._search(
+            vector, "dense", expression, limit, search_params={"metric_type": "COSINE"}
+        )
+        return [Hit(h["id"], float(h["distance"]), dict(h["entity"])) for h in found]
+
+    async def _search(
+        self, query: str | list[float], field: str, expression: str, limit: int, **extra: Any
+    ) -> list[dict[str, Any]]:
         result = await self._call(
             "search",
-            data=[vector],
-            anns_field="dense",
+            data=[query],
+            anns_field=field,
             limit=limit,
             filter=expression,
             output_fields=list(FIELDS),
-            search_params={"metric_type": "COSINE"},
+            **extra,
         )
-        return [Hit(h["id"], float(h["distance"]), dict(h["entity"])) for h in result[0]]
+        return list(result[0])
 
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)

@@ -54,10 +54,3 @@ async def nexus(
     # ARQ's job keys carry the prefix in the job id; the queue itself is under it.
     async for key in redis_client.scan_iter(match=f"arq:*{redis_prefix}*", count=1000):
         await redis_client.delete(key)
-
-
-@pytest.fixture(scope="session")
-def tips_csv() -> bytes:
-    import plotly.express as px
-
-    return px.data.tips().to_csv(index=False).encode()

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import aiohttp
 import pandas as pd
-import plotly.express as px
 import pytest
 from aiohttp import web
 from discord_helpers import ask_payload, assert_valid_png
@@ -37,11 +36,6 @@ pytestmark = [
 ]
 KEY = SigningKey.generate()
 QUESTION = "average tip by day"
-
-
-@pytest.fixture(scope="module")
-def tips_csv() -> bytes:
-    return px.data.tips().to_csv(index=False).encode()
 
 
 def expected_means(csv: bytes) -> dict[str, float]:

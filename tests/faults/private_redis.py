@@ -52,6 +52,13 @@ class PrivateRedis:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
 
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

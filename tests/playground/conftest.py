@@ -21,11 +21,6 @@ from playground_support import UPLOAD_LIMIT, ChatPage, DevServer, launch_chromiu
 from playwright.async_api import Browser, async_playwright
 
 
-@pytest.fixture(scope="session")
-def tips_csv() -> bytes:
-    return px.data.tips().to_csv(index=False).encode()
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory, tips_csv: bytes) -> Path:
     """tips.csv and an oversized CSV, as files to pick in the browser."""

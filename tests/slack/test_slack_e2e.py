@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
 import pytest
 import slack_payloads as payloads
 from aiohttp import web
@@ -36,11 +35,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
 ]
 QUESTION = "average tip by day"
-
-
-@pytest.fixture(scope="module")
-def tips_csv() -> bytes:
-    return px.data.tips().to_csv(index=False).encode()
 
 
 def expected_means(csv: bytes) -> dict[str, float]:

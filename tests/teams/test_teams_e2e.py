@@ -11,7 +11,6 @@ import io
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
 import pytest
 import teams_activities as activities
 from conversation.conversation_stack import wait_until
@@ -25,11 +24,6 @@ from core.storage.repositories.jobs import FINISHED
 
 pytestmark = pytest.mark.browser
 QUESTION = "average tip by day"
-
-
-@pytest.fixture(scope="module")
-def tips_csv() -> bytes:
-    return px.data.tips().to_csv(index=False).encode()
 
 
 def expected_means(csv: bytes) -> dict[str, float]:
