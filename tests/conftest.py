@@ -113,3 +113,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 def tips_csv() -> bytes:
     """plotly's tips dataset (244 rows × 7 columns) as CSV bytes."""
     return px.data.tips().to_csv(index=False).encode()
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # slack-sdk and botbuilder's requests honour HTTP(S)_PROXY (slack-sdk ignores
+    # NO_PROXY), and bolt reads SLACK_* itself: platform settings come from the tests.
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "DISCORD_", "TEAMS_")):
+            monkeypatch.delenv(name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,15 +15,6 @@ from abuse_support import Nexus, open_nexus
 from fake_bot_framework import FakeChannelAuth
 from redis.asyncio import Redis
 from teams_platform import CHANNEL_KEY
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # botbuilder fetches the channel's OpenID metadata with requests (honours proxies);
-    # the platforms' settings come from the fixtures only.
-    for name in list(os.environ):
-        if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "DISCORD_", "TEAMS_")):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

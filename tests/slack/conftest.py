@@ -17,30 +17,6 @@ from adapters.slack.factory import build_slack_adapter
 from core.settings import Settings
 from core.storage.db import Database
 
-_ENV = (
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "https_proxy",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-    "SLACK_API_URL",
-    "SLACK_SCOPES",
-    "SLACK_REDIRECT_URI",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack-sdk reads HTTP(S)_PROXY and ignores NO_PROXY; bolt reads SLACK_* itself.
-    for name in _ENV:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:

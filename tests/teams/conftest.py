@@ -14,28 +14,6 @@ from teams_harness import StartNexus, TeamsNexus, teams_settings
 
 from bot.runtime import Mode
 
-_ENV = (
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "https_proxy",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "TEAMS_APP_ID",
-    "TEAMS_APP_PASSWORD",
-    "TEAMS_TENANT_ID",
-    "TEAMS_OPENID_METADATA_URL",
-    "TEAMS_TOKEN_ISSUER",
-    "TEAMS_DEV_MODE",
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_no_teams_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # botbuilder fetches OpenID metadata with requests, which honours HTTP(S)_PROXY.
-    for name in _ENV:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def channel_auth() -> Iterator[FakeChannelAuth]:
