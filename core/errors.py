@@ -45,11 +45,20 @@ class ConfigurationError(NexusError):
 
 
 class UserFacingError(NexusError):
-    """An error the user can act on; ``user_message`` is safe to post in chat."""
+    """An error the user can act on; ``user_message`` is safe to post in chat.
 
-    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
+    ``speaks_of_quota``: the message already says what the quota was charged, so a
+    reply adds no refund note of its own.
+    """
+
+    speaks_of_quota = False
+
+    def __init__(
+        self, user_message: str, *, detail: str | None = None, speaks_of_quota: bool = False
+    ) -> None:
         super().__init__(detail or user_message)
         self.user_message = user_message
+        self.speaks_of_quota = speaks_of_quota or type(self).speaks_of_quota
 
 
 class InputError(UserFacingError):
@@ -86,6 +95,8 @@ class QuotaExceededError(UserFacingError):
     ``limit`` names the limit (``analyses_per_day``, ``llm_cost_usd_per_month``...)
     for metrics and audit; the user reads only ``user_message``.
     """
+
+    speaks_of_quota = True
 
     def __init__(
         self, user_message: str, *, limit: str = "unknown", detail: str | None = None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from core.answer import Answer
 from core.datasets.models import DatasetProfile
-from core.errors import QuotaExceededError, UserFacingError
+from core.errors import UserFacingError
 from core.events import (
     Citation,
     CitationsSegment,
@@ -148,8 +148,7 @@ def failure_text(error: BaseException, *, reference: str, refunded: bool) -> str
     """The user's words for a failed job: the specific reason, or a generic apology."""
     if isinstance(error, UserFacingError):
         text = error.user_message
-        # Said once: some messages already speak of the quota ("...was not charged").
-        if refunded and not isinstance(error, QuotaExceededError) and "quota" not in text:
+        if refunded and not error.speaks_of_quota:
             text += " This was not counted against your quota."
         return text
     return (

@@ -44,4 +44,5 @@ class Attempts:
         return ProviderUnavailableError(
             f"Every AI provider is unavailable right now ({parts}). {tail}",
             detail=f"llm outage: {self.outcomes}",
+            speaks_of_quota=not self.spent,
         )
