@@ -44,9 +44,11 @@ class ReferenceStore:
         routing = json.dumps({k: v for k, v in data.items() if k != "activityId"}, sort_keys=True)
         if self._saved.get((workspace, conversation_id)) == routing:
             return
-        async with self._db.session() as session:
+        # One statement on a bare connection: an ORM session around it cost as much
+        # CPU again, on the ack path of every new Teams conversation.
+        async with self._db.engine.begin() as connection:
             await installations.save_reference(
-                session, workspace, conversation_id, platform="teams", data=data
+                connection, workspace, conversation_id, platform="teams", data=data
             )
         self._saved[(workspace, conversation_id)] = routing
 

@@ -6,13 +6,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 from core.errors import StorageError
 from core.storage.models import NO_THREAD
 
 T = TypeVar("T")
+
+Executor = AsyncSession | AsyncConnection
+"""Where a statement runs: a session, or a bare connection where one statement is the
+whole transaction and the ORM session's bookkeeping would be most of its cost."""
 
 
 def thread_key(thread_id: str | None) -> str:
@@ -27,11 +31,14 @@ def present(row: T | None, what: str) -> T:
     return row
 
 
-def _insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
+def _insert(executor: Executor, model: type[DeclarativeBase]) -> Any:
     # Both dialects spell ON CONFLICT the same way in SQLAlchemy; pick the right one.
-    dialect = session.get_bind().dialect.name
+    bind = executor if isinstance(executor, AsyncConnection) else executor.get_bind()
+    dialect = bind.dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model)
+    # The table, not the mapped class: the statement is the same, and SQLAlchemy skips
+    # its ORM bulk-insert machinery (a third of an upsert's CPU on the Teams ack path).
+    return module.insert(model.__table__)
 
 
 async def insert_ignore(
@@ -51,7 +58,7 @@ async def insert_ignore(
 
 
 async def upsert(
-    session: AsyncSession,
+    executor: Executor,
     model: type[DeclarativeBase],
     values: Mapping[str, Any],
     conflict: Sequence[str],
@@ -59,8 +66,8 @@ async def upsert(
 ) -> None:
     """INSERT ... ON CONFLICT DO UPDATE SET ``update``."""
     stmt = (
-        _insert(session, model)
+        _insert(executor, model)
         .values(**values)
         .on_conflict_do_update(index_elements=conflict, set_=dict(update))
     )
-    await session.execute(stmt)
+    await executor.execute(stmt)

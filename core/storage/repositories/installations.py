@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.governance.encryption import SecretBox
 from core.logging import get_logger
 from core.storage.models import ConversationReference, Installation, utcnow
-from core.storage.repositories._sql import upsert
+from core.storage.repositories._sql import Executor, upsert
 
 _log = get_logger("storage.installations")
 
@@ -95,11 +95,11 @@ async def remove(session: AsyncSession, workspace_id: str) -> bool:
 
 
 async def save_reference(
-    session: AsyncSession, workspace_id: str, key: str, *, platform: str, data: dict[str, Any]
+    executor: Executor, workspace_id: str, key: str, *, platform: str, data: dict[str, Any]
 ) -> None:
     values = {"platform": platform, "data": data, "updated_at": utcnow()}
     await upsert(
-        session,
+        executor,
         ConversationReference,
         {"workspace_id": workspace_id, "key": key, **values},
         ["workspace_id", "key"],
