@@ -248,7 +248,7 @@ async def main(args: argparse.Namespace) -> None:
     async with temporary_database(args.postgres_admin_url) as database_url:
         system = NexusSystem(
             redis_url=args.redis_url, database_url=database_url, prefix=f"nexus-load:{run}",
-            workdir=Path(tempfile.mkdtemp(prefix="nexus-load-")),
+            workdir=Path(tempfile.mkdtemp(prefix="nexus-load-")), worker_nice=args.worker_nice,
         )  # fmt: skip
         bench = LoadBench(system, generator, run)
         sampler: asyncio.Task[None] | None = None
@@ -303,6 +303,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--web-alone", action="store_true",
         help="stop the workers while acks are measured (the web tier's own CPU)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--worker-nice", type=int, default=0,
+        help="run the workers at this nice level (the web tier keeps CPU priority)",
     )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a small smoke run (< 40 s)")
     arguments = parser.parse_args()

@@ -80,6 +80,8 @@ class Report:
                 "-" if sent is self.warmup else verdict(percentile(lat, 0.99) <= ACK_P99_MS),
             )  # fmt: skip
         alone = " (workers stopped while acks were measured)" if self.args.web_alone else ""
+        if self.args.worker_nice and not self.args.web_alone:
+            alone = f" (workers answering meanwhile at nice {self.args.worker_nice})"
         table.caption = (
             f"nexus serve used {self.serve_cpu_ms:.1f} ms of CPU per measured event{alone}; "
             f"2 workers drained the events at {self.drain_rate:.0f} answers/s"

@@ -81,6 +81,9 @@ class NexusSystem:
     prefix: str
     workdir: Path
     env_extra: dict[str, str] = field(default_factory=dict)
+    worker_nice: int = 0
+    """CPU priority of the workers (and their Chromium) below the web tier's, as web
+    pods with CPU requests of their own have it beside busy worker pods."""
     slack: TimedSlack = field(default_factory=TimedSlack)
     discord: TimedDiscord = field(default_factory=TimedDiscord)
     connector: TimedConnector = field(default_factory=TimedConnector)
@@ -170,10 +173,12 @@ class NexusSystem:
         self.workdir.mkdir(parents=True, exist_ok=True)
         number = len(self.workers if args[0] == "worker" else self.serves)
         log = (self.workdir / f"{args[0]}-{number}.log").open("ab")
+        nice = self.worker_nice if args[0] == "worker" else 0
         # cwd: the work dir, so no developer .env is read
         return subprocess.Popen(
-            [*NEXUS, *args], cwd=self.workdir, env={**self.env(), **env}, stdout=log, stderr=log
-        )
+            [*NEXUS, *args], cwd=self.workdir, env={**self.env(), **env}, stdout=log, stderr=log,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        )  # fmt: skip
 
     def add_worker(self) -> subprocess.Popen[bytes]:
         """Start a ``nexus worker``; its own metrics port tells when it is up."""
