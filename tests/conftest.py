@@ -122,3 +122,11 @@ def _no_proxy_no_platform_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.lower().endswith("_proxy") or name.startswith(("SLACK_", "DISCORD_", "TEAMS_")):
             monkeypatch.delenv(name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that opened a milvus-lite file without closing its store must not keep the
+    run alive at exit (see :func:`core.retrieval.store.release_embedded_server`)."""
+    from core.retrieval.store import release_embedded_server
+
+    release_embedded_server()

@@ -68,10 +68,19 @@ def is_local_file(uri: str) -> bool:
 
 
 class ChunkStore:
-    def __init__(self, client: MilvusClient, collection: str, *, dimension: int | None) -> None:
+    def __init__(
+        self,
+        client: MilvusClient,
+        collection: str,
+        *,
+        dimension: int | None,
+        local_file: str | None = None,
+    ) -> None:
         self._client = client
         self.collection = collection
         self.dimension = dimension
+        self._local_file = local_file
+        """The milvus-lite file this process serves, released on :meth:`close`."""
 
     @classmethod
     async def open(cls, uri: str, collection: str, *, dimension: int | None) -> ChunkStore:
@@ -88,7 +97,9 @@ class ChunkStore:
                     "by one process only; several workers need MILVUS_URI=http://host:19530."
                 ) from exc
 
-        store = cls(await asyncio.to_thread(connect), collection, dimension=dimension)
+        local_file = uri if is_local_file(uri) else None
+        client = await asyncio.to_thread(connect)
+        store = cls(client, collection, dimension=dimension, local_file=local_file)
         try:
             await asyncio.to_thread(store._ensure)
         except MilvusException as exc:
@@ -207,6 +218,25 @@ class ChunkStore:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)
+        if self._local_file is not None:
+            await asyncio.to_thread(release_embedded_server, self._local_file)
+
+
+def release_embedded_server(path: str | None = None) -> None:
+    """Stop milvus-lite's in-process server for ``path`` (None: every one).
+
+    milvus-lite 3 serves a ``.db`` file from non-daemon gRPC threads of this process and
+    stops them only in an atexit hook, which Python runs after it has waited for those
+    threads: a process that opened a file and does not release it never exits.
+    """
+    try:
+        from milvus_lite import server_manager_instance
+    except ImportError:  # no milvus-lite on this platform
+        return
+    if path is None:
+        server_manager_instance.release_all()
+    else:
+        server_manager_instance.release_server(path)
 
 
 def _fit(text: str) -> str:
