@@ -86,8 +86,10 @@ class ChunkStore:
     async def open(cls, uri: str, collection: str, *, dimension: int | None) -> ChunkStore:
         """Connect, create the collection if it is missing, and load it."""
 
+        local_file = uri if is_local_file(uri) else None
+
         def connect() -> MilvusClient:
-            if is_local_file(uri):  # a fresh data dir: milvus-lite won't create it
+            if local_file:  # a fresh data dir: milvus-lite won't create it
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
                 return MilvusClient(uri=uri)
@@ -97,7 +99,6 @@ class ChunkStore:
                     "by one process only; several workers need MILVUS_URI=http://host:19530."
                 ) from exc
 
-        local_file = uri if is_local_file(uri) else None
         client = await asyncio.to_thread(connect)
         store = cls(client, collection, dimension=dimension, local_file=local_file)
         try:
@@ -225,9 +226,10 @@ class ChunkStore:
 def release_embedded_server(path: str | None = None) -> None:
     """Stop milvus-lite's in-process server for ``path`` (None: every one).
 
-    milvus-lite 3 serves a ``.db`` file from non-daemon gRPC threads of this process and
-    stops them only in an atexit hook, which Python runs after it has waited for those
-    threads: a process that opened a file and does not release it never exits.
+    milvus-lite 3 serves a ``.db`` file from a gRPC server inside this process, whose
+    thread-pool workers (and the collections' compaction pools) are non-daemon threads,
+    and stops it only in an atexit hook, which Python runs after it has joined such
+    threads: a process that opened a file and did not release it can fail to exit.
     """
     try:
         from milvus_lite import server_manager_instance

@@ -63,7 +63,8 @@ def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     # Checked at every checkout instead of pool_pre_ping's SELECT 1, which cost a round
     # trip and ~0.45 ms of CPU per checkout on the ack path. A connection the server
     # closed (restart, failover, an idle timeout) has already seen its EOF, so asyncpg
-    # knows without asking; the pool then drops it and opens another.
+    # knows without asking; the pool then drops it and opens another. Other drivers
+    # keep pool_pre_ping.
     if dbapi_connection.driver_connection.is_closed():
         raise DisconnectionError("the database server closed this pooled connection")
 
@@ -75,10 +76,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    uses_asyncpg = parsed.get_driver_name() == "asyncpg"
+    if not is_sqlite and not uses_asyncpg:
+        kwargs.setdefault("pool_pre_ping", True)
     engine = _create_async_engine(url, **kwargs)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    elif not kwargs.get("pool_pre_ping"):
+    elif uses_asyncpg and not kwargs.get("pool_pre_ping"):
         event.listen(engine.sync_engine, "checkout", _closed_by_server)
     return engine
 
