@@ -3,9 +3,12 @@
 Run: ``.venv/bin/python bench/charts.py [--n 20] [--default-n 5] [--tabs 1]``
 
 The warm renderer is measured two ways: "idle" leaves a pause between renders, as a
-chat bot does (one chart per answer), so kaleido's tab reload happens off the clock;
-"burst" renders back to back, so every render also waits for the previous reload.
-The default path launches a new Chromium for every call. Exits 0: it is a report.
+chat bot does (one chart per answer), so a tab's periodic page reload happens off the
+clock; "burst" renders back to back, so a render may also wait for a reload.
+The default path launches a new Chromium for every call. Last, the CPU a burst of
+renders costs Chromium when each tab's page is reloaded after every render (kaleido's
+own behaviour) and when it serves ``renders_per_page`` figures first (ours).
+Exits 0: it is a report.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.charts import ChartRenderer, png_size
+from core.charts.browser import process_tree
 
 WIDTH, HEIGHT = 900, 540
 IDLE_PAUSE = 0.4  # seconds between "idle" renders: longer than a tab reload
@@ -71,6 +75,34 @@ async def bench_warm(
     return warmup, results
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of ``root`` and its descendants (Chromium's helpers)."""
+    ticks = 0
+    for pid in (root, *process_tree(root)):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def bench_page_reuse(fig: go.Figure, n: int, renders_per_page: int) -> tuple[float, float]:
+    """(Chromium CPU ms per render, renders per second) for ``n`` back-to-back renders."""
+    async with ChartRenderer(width=WIDTH, height=HEIGHT, renders_per_page=renders_per_page) as r:
+        for _ in range(3):
+            await r.render(fig)
+        pid = r.browser_pid
+        assert pid is not None
+        cpu, started = tree_cpu_seconds(pid), time.perf_counter()
+        for _ in range(n):
+            await r.render(fig)
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(1.0)  # a reload still running counts too
+        return (tree_cpu_seconds(pid) - cpu) * 1000 / n, n / elapsed
+
+
 def bench_default(figs: dict[str, go.Figure], n: int) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {}
     for name, fig in figs.items():
@@ -98,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20, help="warm renders per figure and mode")
     parser.add_argument("--default-n", type=int, default=5, help="default renders per figure")
     parser.add_argument("--tabs", type=int, default=1, help="kaleido tabs in the warm browser")
+    parser.add_argument("--renders-per-page", type=int, default=50, help="page reuse")
+    parser.add_argument("--reuse-n", type=int, default=50, help="renders in the reuse run")
     args = parser.parse_args(argv)
     console = Console(width=120)
     figs = figures()
@@ -138,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
                 checks.append((f"{name} warm {mode} p50 <= {TARGET_P50_MS:.0f} ms", p50 <= 150))
                 checks.append((f"{name} {mode} >= {TARGET_SPEEDUP:.0f}x default", d50 / p50 >= 10))
     console.print(table)
+    reuse = Table(title=f"Chromium CPU for {args.reuse_n} bar charts back to back")
+    for col in ("page reloaded", "Chromium CPU ms / render", "renders / s"):
+        reuse.add_column(col, justify="left" if col == "page reloaded" else "right")
+    for every in (1, args.renders_per_page):
+        cpu_ms, rate = asyncio.run(bench_page_reuse(figs["bar"], args.reuse_n, every))
+        label = "after every render (kaleido)" if every == 1 else f"after {every} renders"
+        reuse.add_row(label, f"{cpu_ms:.0f}", f"{rate:.1f}")
+    console.print(reuse)
     for label, ok in checks:
         console.print(f"{verdict(ok)}  {label}")
     return 0

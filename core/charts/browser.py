@@ -163,22 +163,42 @@ def kill_process_group(proc: subprocess.Popen[Any] | None) -> None:
 
 
 class WarmKaleido(kaleido.Kaleido):
-    """Kaleido that reloads a used tab in the background instead of before returning.
+    """Kaleido that reuses a tab's page for several figures and reloads it off the
+    caller's time.
 
-    kaleido reloads every tab after a render (a clean page per figure, which we want
-    for untrusted figures) and awaits that reload before ``calc_fig`` returns: about
-    140 of the ~200 ms a small chart costs. Here the reload runs as a task and the tab
-    rejoins kaleido's queue when it is done, so an idle renderer answers in ~60 ms.
-    If kaleido stops calling this hook, renders stay correct, only slower.
+    kaleido reloads every tab after every render and awaits that reload before
+    ``calc_fig`` returns. The reload re-parses plotly.js: ~150 ms of Chromium CPU,
+    six times what drawing a small chart costs, and the ceiling on a worker's charts
+    per second. Here a tab goes straight back to the queue after a render and is
+    reloaded after every ``renders_per_page`` renders (1: kaleido's behaviour), in a
+    task of its own, rejoining the queue when the reload is done.
+
+    Sharing a page between figures (and so between workspaces) leaks nothing into
+    the images: kaleido draws each figure with ``Plotly.toImage`` into a new element
+    that plotly.js purges afterwards, and a PNG is read from that element's canvas,
+    not from the page. A figure is JSON (no script runs from it) and is sanitized
+    first. The periodic reload bounds what the page accumulates, such as memory.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, renders_per_page: int = 1, **kwargs: Any) -> None:
+        if renders_per_page < 1:
+            raise ValueError("renders_per_page must be >= 1")
         super().__init__(**kwargs)
         self.broken = False
         self._closing = False
         self._reloads: set[asyncio.Task[None]] = set()
+        self._renders_per_page = renders_per_page
+        self._renders_since_load: dict[str, int] = {}
+        """Renders per tab (by target id) since its page was last loaded."""
 
     async def _return_kaleido_tab(self, tab: Any) -> None:
+        target = tab.tab.target_id
+        renders = self._renders_since_load.get(target, 0) + 1
+        if renders < self._renders_per_page:
+            self._renders_since_load[target] = renders
+            await self.tabs_ready.put(tab)
+            return
+        self._renders_since_load[target] = 0
         task = asyncio.create_task(super()._return_kaleido_tab(tab))
         self._reloads.add(task)
         task.add_done_callback(self._reload_done)

@@ -58,6 +58,10 @@ class ChartRenderer:
     renders are in flight (one per kaleido tab); the rest wait their turn, and that
     wait does not count against ``timeout``. A render that times out or loses its
     browser restarts the browser and is retried once; then RenderError.
+
+    A tab's page is reloaded after every ``renders_per_page`` renders, not after each
+    (:class:`~core.charts.browser.WarmKaleido` says why that is safe): the reload
+    costs six times the CPU of drawing a small chart.
     """
 
     def __init__(
@@ -69,16 +73,20 @@ class ChartRenderer:
         height: int = 540,
         scale: float = 1.0,
         tabs: int = 1,
+        renders_per_page: int = 50,
         search: bool = True,
         on_render: Callable[[float], None] | None = None,
     ) -> None:
-        if timeout <= 0 or width <= 0 or height <= 0 or scale <= 0 or tabs < 1:
-            raise ValueError("timeout, width, height, scale must be > 0 and tabs >= 1")
+        if timeout <= 0 or width <= 0 or height <= 0 or scale <= 0:
+            raise ValueError("timeout, width, height and scale must be > 0")
+        if tabs < 1 or renders_per_page < 1:
+            raise ValueError("tabs and renders_per_page must be >= 1")
         self._timeout = timeout
         self._width = width
         self._height = height
         self._scale = scale
         self._tabs = tabs
+        self._renders_per_page = renders_per_page
         self._browser_path = find_browser(browser_path, search=search)
         self._reason = None if self._browser_path else unavailable_reason(browser_path)
         self._slots = asyncio.Semaphore(tabs)
@@ -232,6 +240,7 @@ class ChartRenderer:
         try:
             k = WarmKaleido(
                 n=self._tabs,
+                renders_per_page=self._renders_per_page,
                 timeout=None,  # ours, in _render_once, also covers a stuck tab reload
                 plotlyjs=_PLOTLY_JS,
                 mathjax=False,  # MathJax would come from a CDN
