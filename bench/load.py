@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import os
 import signal
 import sys
@@ -240,6 +242,13 @@ async def baseline_ack(generator: LoadGenerator, rate: float, seconds: float) ->
         await runner.cleanup()
 
 
+def dump_acks(path: Path, sent: list[Sent]) -> None:
+    """One JSON line per request of the ack phase, for a look at where the tail falls."""
+    with path.open("w") as out:
+        for s in sent:
+            out.write(json.dumps(dataclasses.asdict(s)) + "\n")
+
+
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "json")
     report = Report(args)
@@ -270,6 +279,8 @@ async def main(args: argparse.Namespace) -> None:
             report.warmup, report.ack, report.drain_rate, report.serve_cpu_ms = await bench.ack(
                 args.rate, args.seconds, warmup=args.warmup, web_alone=args.web_alone
             )
+            if args.dump_acks:
+                dump_acks(args.dump_acks, report.warmup + report.ack)
             schedule = bench.template_batch(args.threads, args.answers, rate=args.answer_rate)
             sent, report.chart_latency = await bench.send_and_wait(schedule, True, within=300)
             report.done_latency = await bench.latencies(schedule, sent, chart=False)
@@ -308,6 +319,9 @@ if __name__ == "__main__":
         "--worker-nice", type=int, default=0,
         help="run the workers at this nice level (the web tier keeps CPU priority)",
     )  # fmt: skip
+    parser.add_argument(
+        "--dump-acks", type=Path, help="write each ack of the ack phase to this file (JSON lines)"
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run (< 40 s)")
     arguments = parser.parse_args()
     if arguments.quick:
