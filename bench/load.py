@@ -41,7 +41,7 @@ import plotly.express as px
 from load_report import Report
 from loadgen import LoadGenerator, Schedule, Sent
 from platforms import PLATFORMS, Question, discord_token, slack_ts
-from system import NexusSystem, cpu_seconds, machine_cpu, rss_mib
+from system import CpuTimes, NexusSystem, cpu_seconds, machine_cpu, rss_mib
 from teams_platform import teams_message_id
 from temp_database import temporary_database
 
@@ -161,20 +161,22 @@ class LoadBench:
         busy the machine's cores were meanwhile (0..1: every core busy); and the share
         of one core this driver used (its fakes stand in for Slack, Discord and Teams)."""
         schedule = self.template_batch(threads, count, rate=200)
-        started, (busy, total) = time.time(), machine_cpu()
+        started, (busy, _, total) = time.time(), machine_cpu()
         driver = cpu_seconds(os.getpid())
         _, waited = await self.send_and_wait(schedule, chart=False, within=600)
         assert None not in waited, "a template question was not answered"
-        busy_after, total_after = machine_cpu()
+        busy_after, _, total_after = machine_cpu()
         elapsed = time.time() - started
         driver_share = (cpu_seconds(os.getpid()) - driver) / elapsed
         return count / elapsed, (busy_after - busy) / (total_after - total), driver_share
 
     async def ack(
         self, rate: float, seconds: float, *, warmup: float = 0.0, web_alone: bool = False
-    ) -> tuple[list[Sent], list[Sent], float, float]:
+    ) -> tuple[list[Sent], list[Sent], float, float, float]:
         """Acks at ``rate``: the first ``warmup`` seconds, then the measured ``seconds``;
-        the drain rate; ``nexus serve``'s CPU ms per event over the measured seconds.
+        the drain rate; ``nexus serve``'s CPU ms per event over the measured seconds;
+        the share of the cores' time the hypervisor took meanwhile (steal: when this VM
+        is slowed by its neighbours, the tail shows it and this says so).
 
         The warm-up is the same traffic, reported on its own: from a quiet system, the
         first second costs the web tier about half as much CPU again (it opens Redis
@@ -195,9 +197,9 @@ class LoadBench:
         def serve_cpu() -> float:
             return sum(map(cpu_seconds, serves))
 
-        async def serve_cpu_after(delay: float) -> float:
+        async def serve_cpu_after(delay: float) -> tuple[float, CpuTimes]:
             await asyncio.sleep(delay)
-            return serve_cpu()
+            return serve_cpu(), machine_cpu()
 
         started = time.time()
         paused = list(self.system.workers) if web_alone else []
@@ -210,10 +212,14 @@ class LoadBench:
         finally:
             for worker in paused:
                 os.kill(worker.pid, signal.SIGCONT)
-        cpu_ms = (serve_cpu() - await cpu_at) * 1000 / max(1, len(sent) - warm)
+        serve_after, machine_after = serve_cpu(), machine_cpu()
+        serve_before, machine_before = await cpu_at
+        cpu_ms = (serve_after - serve_before) * 1000 / max(1, len(sent) - warm)
+        ticks = machine_after.total - machine_before.total
+        steal = (machine_after.steal - machine_before.steal) / ticks if ticks else 0.0
         waited = await self.acked_latencies(schedule, sent, False, 600)
         assert None not in waited, "an accepted event was never answered"
-        return sent[:warm], sent[warm:], len(sent) / (time.time() - started), cpu_ms
+        return sent[:warm], sent[warm:], len(sent) / (time.time() - started), cpu_ms, steal
 
 
 async def baseline_ack(generator: LoadGenerator, rate: float, seconds: float) -> list[Sent]:
@@ -276,9 +282,11 @@ async def main(args: argparse.Namespace) -> None:
                 *batch
             )
             report.rss_mark = len(bench.rss)
-            report.warmup, report.ack, report.drain_rate, report.serve_cpu_ms = await bench.ack(
+            (
+                report.warmup, report.ack, report.drain_rate, report.serve_cpu_ms, report.steal
+            ) = await bench.ack(
                 args.rate, args.seconds, warmup=args.warmup, web_alone=args.web_alone
-            )
+            )  # fmt: skip
             if args.dump_acks:
                 dump_acks(args.dump_acks, report.warmup + report.ack)
             schedule = bench.template_batch(args.threads, args.answers, rate=args.answer_rate)

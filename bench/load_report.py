@@ -4,6 +4,7 @@ scaling and memory over time, each with its target and a yes/NO verdict."""
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 
 from loadgen import Sent
@@ -35,6 +36,8 @@ class Report:
     drain_rate: float = 0.0
     serve_cpu_ms: float = 0.0
     """``nexus serve``'s CPU time per event over the ack phase."""
+    steal: float = 0.0
+    """Share of the cores' time the hypervisor took during the measured acks."""
     one_worker: float = 0.0
     two_workers: float = 0.0
     one_worker_cpu: float = 0.0
@@ -84,7 +87,8 @@ class Report:
             alone = f" (workers answering meanwhile at nice {self.args.worker_nice})"
         table.caption = (
             f"nexus serve used {self.serve_cpu_ms:.1f} ms of CPU per measured event{alone}; "
-            f"2 workers drained the events at {self.drain_rate:.0f} answers/s"
+            f"2 workers drained the events at {self.drain_rate:.0f} answers/s; the hypervisor "
+            f"took {self.steal:.0%} of the cores' time meanwhile (steal)"
         )
         return table
 
@@ -108,6 +112,16 @@ class Report:
         table.add_row("worker throughput, 2 workers (answers/s)", str(self.args.batch),
                       f"{self.two_workers:.2f}", f"x{ratio:.2f}", ">= x1.8",
                       verdict(ratio >= SCALING))  # fmt: skip
+        cores = os.cpu_count() or 1
+        # What a worker gets done per core it keeps busy: if adding a worker leaves this
+        # unchanged, throughput follows the cores there are to give it.
+        runs = ((self.one_worker, self.one_worker_cpu), (self.two_workers, self.two_workers_cpu))
+        per_core = [rate / (busy * cores) if busy else 0.0 for rate, busy in runs]
+        table.add_row(
+            "answers per busy core-second, 1 -> 2 workers", str(self.args.batch),
+            f"{per_core[0]:.2f} -> {per_core[1]:.2f}",
+            f"x{per_core[1] / per_core[0]:.2f}" if per_core[0] else "-", "context", "",
+        )  # fmt: skip
         table.caption = (
             f"cores busy during the runs: {self.one_worker_cpu:.0%} with 1 worker, "
             f"{self.two_workers_cpu:.0%} with 2 (everything shares this machine's cores); "

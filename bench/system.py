@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 import platforms  # noqa: F401  (first: it puts the tests' fakes on sys.path)
@@ -59,11 +60,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_cpu() -> tuple[int, int]:
-    """(busy, total) jiffies of every core since boot, from /proc/stat."""
+class CpuTimes(NamedTuple):
+    busy: int
+    steal: int
+    """Time the hypervisor gave this VM's cores to someone else (part of ``busy``)."""
+    total: int
+
+
+def machine_cpu() -> CpuTimes:
+    """Jiffies of every core since boot, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
+    return CpuTimes(sum(values) - idle, values[7], sum(values))
 
 
 def rss_mib(pid: int) -> float:
