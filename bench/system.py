@@ -62,16 +62,17 @@ def cpu_seconds(pid: int) -> float:
 
 class CpuTimes(NamedTuple):
     busy: int
+    """Time this machine's cores ran its own processes."""
     steal: int
-    """Time the hypervisor gave this VM's cores to someone else (part of ``busy``)."""
+    """Time the hypervisor gave this VM's cores to someone else."""
     total: int
 
 
 def machine_cpu() -> CpuTimes:
     """Jiffies of every core since boot, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return CpuTimes(sum(values) - idle, values[7], sum(values))
+    idle, steal = values[3] + values[4], values[7]  # idle + iowait; steal
+    return CpuTimes(sum(values) - idle - steal, steal, sum(values))
 
 
 def rss_mib(pid: int) -> float:
