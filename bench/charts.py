@@ -22,11 +22,11 @@ import time
 import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
+from procfs import tree_cpu_seconds
 from rich.console import Console
 from rich.table import Table
 
 from core.charts import ChartRenderer, png_size
-from core.charts.browser import process_tree
 
 WIDTH, HEIGHT = 900, 540
 IDLE_PAUSE = 0.4  # seconds between "idle" renders: longer than a tab reload
@@ -73,19 +73,6 @@ async def bench_warm(
                     assert png_size(png) == (WIDTH, HEIGHT)
             results[name] = runs
     return warmup, results
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of ``root`` and its descendants (Chromium's helpers)."""
-    ticks = 0
-    for pid in (root, *process_tree(root)):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def bench_page_reuse(fig: go.Figure, n: int, renders_per_page: int) -> tuple[float, float]:

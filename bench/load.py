@@ -41,7 +41,8 @@ import plotly.express as px
 from load_report import Report
 from loadgen import LoadGenerator, Schedule, Sent
 from platforms import PLATFORMS, Question, discord_token, slack_ts
-from system import CpuTimes, NexusSystem, cpu_seconds, machine_cpu, rss_mib
+from procfs import CpuTimes, cpu_seconds, machine_cpu, rss_mib
+from system import NexusSystem
 from teams_platform import teams_message_id
 from temp_database import temporary_database
 

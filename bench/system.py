@@ -21,7 +21,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import aiohttp
 import platforms  # noqa: F401  (first: it puts the tests' fakes on sys.path)
@@ -52,35 +51,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuTimes(NamedTuple):
-    busy: int
-    """Time this machine's cores ran its own processes."""
-    steal: int
-    """Time the hypervisor gave this VM's cores to someone else."""
-    total: int
-
-
-def machine_cpu() -> CpuTimes:
-    """Jiffies of every core since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle, steal = values[3] + values[4], values[7]  # idle + iowait; steal
-    return CpuTimes(sum(values) - idle - steal, steal, sum(values))
-
-
-def rss_mib(pid: int) -> float:
-    """Resident set size of a process (and not its children), from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @dataclass
